@@ -1,1 +1,5 @@
-"""train."""
+"""The accelerate-based trainer: ``run_training(cfg) -> summary`` writes one run directory."""
+
+from ziya2lab.train.loop import run_training
+
+__all__ = ["run_training"]

@@ -1,0 +1,78 @@
+"""The offline ``auto`` back-end: pattern, topic-break and n-gram signals, for English and Chinese alike."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ziya2lab.attributes.config import AutoCoherenceConfig, AutoReadabilityConfig
+from ziya2lab.attributes.discontinuity import document_frequencies, min_boundary_cosine, segments
+from ziya2lab.attributes.flags import DocumentFlag
+from ziya2lab.attributes.grammar import error_events
+from ziya2lab.attributes.junk import junk_lines
+from ziya2lab.attributes.order_lm import LeaveOneOutBigrams
+from ziya2lab.attributes.text import count_tokens, doc_lang, lm_units
+
+
+def _by_language(docs: list[dict]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, doc in enumerate(docs):
+        groups[doc_lang(doc)].append(index)
+    return groups
+
+
+class AutoCoherenceRater:
+    """Flags ads/URL/navigation/contact junk and documents stitched from unrelated pieces."""
+
+    attribute = "coherence"
+
+    def __init__(self, cfg: AutoCoherenceConfig) -> None:
+        self.cfg = cfg
+
+    def rate(self, docs: list[dict]) -> list[DocumentFlag]:
+        flags: list[DocumentFlag | None] = [None] * len(docs)
+        for lang, indices in _by_language(docs).items():
+            doc_segments = [segments(docs[i]["text"], lang) for i in indices]
+            frequencies, n_docs = document_frequencies(doc_segments)
+            threshold = self.cfg.zh_break_cosine if lang == "zh" else self.cfg.en_break_cosine
+            for index, parts in zip(indices, doc_segments, strict=True):
+                junk = junk_lines(docs[index]["text"])
+                continuity = min_boundary_cosine(
+                    parts, frequencies, n_docs, self.cfg.window_tokens, self.cfg.min_window_tokens
+                )
+                reasons = sorted({reason for line in junk for reason in line.reasons})
+                if continuity < threshold:
+                    reasons.append("topic_break")
+                flagged = len(junk) >= self.cfg.junk_lines_to_flag or continuity < threshold
+                severity = len(junk) + max(0.0, 1.0 - continuity / threshold) if threshold else len(junk)
+                flags[index] = DocumentFlag(str(docs[index].get("id", index)), flagged, severity, reasons)
+        return [flag for flag in flags if flag is not None]
+
+
+class AutoReadabilityRater:
+    """Flags punctuation errors, incomplete or run-on sentences and scrambled word order."""
+
+    attribute = "readability"
+
+    def __init__(self, cfg: AutoReadabilityConfig) -> None:
+        self.cfg = cfg
+
+    def rate(self, docs: list[dict]) -> list[DocumentFlag]:
+        flags: list[DocumentFlag | None] = [None] * len(docs)
+        for lang, indices in _by_language(docs).items():
+            model = LeaveOneOutBigrams([lm_units(docs[i]["text"], lang) for i in indices]) if self.cfg.use_lm else None
+            for index in indices:
+                text = docs[index]["text"]
+                doc_units = lm_units(text, lang)
+
+                def gains(paragraph: str, lang: str = lang, doc_units: list[str] = doc_units) -> list[float]:
+                    return model.reorder_gains(lm_units(paragraph, lang), doc_units)
+
+                events = error_events(text, lang, self.cfg, gains if model is not None else None)
+                per_100 = 100.0 * len(events) / max(count_tokens(text, lang), 1)
+                flags[index] = DocumentFlag(
+                    str(docs[index].get("id", index)),
+                    len(events) >= self.cfg.errors_to_flag,
+                    per_100,
+                    sorted({name for name, _excerpt in events}),
+                )
+        return [flag for flag in flags if flag is not None]

@@ -1,0 +1,145 @@
+"""Structured configs for the attribute raters, the controlled-level corpora and the two attribute apps.
+
+Every default lives here; ``conf/attributes/*.yaml`` only selects back-ends and overrides values. The two app
+schemas (``rate_corpus_schema``, ``validate_raters_schema``) are registered so that a misspelt key or a value of
+the wrong type fails when Hydra composes the config, naming the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+RATER_NAMES = ("coherence", "readability", "similarity")
+FLAG_BACKENDS = ("auto", "judge", "human")
+EMBEDDING_BACKENDS = ("tfidf", "minilm", "sentence_transformers")
+
+
+@dataclass
+class AutoCoherenceConfig:
+    """Thresholds of the offline coherence back-end (set on clean real text so that it is rarely flagged)."""
+
+    junk_lines_to_flag: int = 1  # lines that match ad/URL/navigation/contact patterns
+    window_tokens: int = 40  # tokens on each side of a boundary when testing for a topic break
+    min_window_tokens: int = 12  # smaller windows are too noisy to compare
+    en_break_cosine: float = 0.02  # adjacent windows less similar than this are a stitched boundary
+    zh_break_cosine: float = 0.06
+
+
+@dataclass
+class AutoReadabilityConfig:
+    """Thresholds of the offline readability back-end."""
+
+    errors_to_flag: int = 1  # grammar/punctuation error events per document
+    en_max_sentence_words: int = 90  # a longer "sentence" has lost its terminal punctuation
+    zh_max_sentence_chars: int = 160
+    min_unterminated_tokens: int = 12  # a shorter unterminated line is a title or list item, not an error
+    use_lm: bool = True  # perplexity spikes from a reference n-gram LM of the same language
+    lm_spike_logprob: float = 3.0  # a word/char whose log-prob (natural log) falls this far below ...
+    lm_spike_count: int = 2  # ... the document's median, this many times in one sentence, is a spike
+    lm_reference_docs: int = 3000  # documents per language used to train the reference LM
+
+
+@dataclass
+class JudgeConfig:
+    """A local Hugging Face causal LM prompted with the Fig. 8 rubric."""
+
+    model_path: str = ""  # a local directory; nothing is fetched from a hub
+    max_document_chars: int = 1500
+    max_new_tokens: int = 4
+    device: str = "cpu"
+    dtype: str = "float32"
+
+
+@dataclass
+class HumanConfig:
+    """The paper's protocol: a labelling sheet goes out, labels come back."""
+
+    sheet_path: str = ""  # where the sheet is exported (default: <run dir>/<rater>_sheet.csv)
+    labels_path: str = ""  # a filled sheet; empty = export only, and scoring raises until it is given
+
+
+@dataclass
+class FlagRaterConfig:
+    """A coherence or readability rater: one back-end, a per-document flag, corpus value = 1 - flagged fraction."""
+
+    backend: str = "auto"
+    auto_coherence: AutoCoherenceConfig = field(default_factory=AutoCoherenceConfig)
+    auto_readability: AutoReadabilityConfig = field(default_factory=AutoReadabilityConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    human: HumanConfig = field(default_factory=HumanConfig)
+
+
+@dataclass
+class SimilarityConfig:
+    """Mean cosine between embedded corpus samples and each test set (the paper's Table 5)."""
+
+    backend: str = "tfidf"  # tfidf (default: seconds on CPU, both languages) | minilm | sentence_transformers
+    model_path: str = ""  # for sentence_transformers: a local directory
+    zh_backend: str = "tfidf"  # MiniLM is English-only: Chinese test sets use this back-end instead
+    aggregation: str = "pairs"  # pairs = mean over all (doc, test item) pairs | centroid = cosine of the means
+    max_chars: int = 1000  # text is cut to this many characters before embedding (MiniLM reads 128 tokens)
+    batch_size: int = 64
+    tfidf_ngram_min: int = 1
+    tfidf_ngram_max: int = 3
+    tfidf_max_features: int = 2**18
+    cache: bool = True
+
+
+@dataclass
+class RatersConfig:
+    """The three raters as one node, so an app selects back-ends with ``attributes/coherence=judge`` etc."""
+
+    coherence: FlagRaterConfig = field(default_factory=FlagRaterConfig)
+    readability: FlagRaterConfig = field(default_factory=FlagRaterConfig)
+    similarity: SimilarityConfig = field(default_factory=SimilarityConfig)
+    sample_size: int = 1000  # documents rated per corpus (the paper's 1,000)
+    seed: int = 0
+
+
+@dataclass
+class LevelsConfig:
+    """A controlled family: one attribute moves over ``levels`` while the others stay at ``base_rates``."""
+
+    attributes: list[str] = field(default_factory=lambda: list(RATER_NAMES))
+    levels: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.6])
+    base_rates: dict[str, float] = field(
+        default_factory=lambda: {"coherence": 0.0, "readability": 0.0, "similarity": 0.0}
+    )
+    similarity_test_set: str = "en_prose"  # whose pool the SIM operator mixes in
+    token_budget: int = 0  # 0 = 85% of the clean corpus, so every level can reach it
+    seed: int = 0
+    output_format: str = "jsonl"  # jsonl | parquet
+
+
+@dataclass
+class RateCorpusAppConfig:
+    corpus: str = MISSING
+    raters: list[str] = field(default_factory=lambda: list(RATER_NAMES))
+    test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news"])
+    test_sets_dir: str = ""  # empty = cache_dir("test_sets"), built on first use
+    attributes: RatersConfig = field(default_factory=RatersConfig)
+    output_dir: str = "."  # Hydra's run directory by default
+
+
+@dataclass
+class ValidateRatersAppConfig:
+    corpus: str = ""  # empty = the data factory's clean corpus if built, else documents from iter_source
+    languages: list[str] = field(default_factory=lambda: ["en", "zh"])
+    docs_per_language: int = 400
+    test_sets_dir: str = ""
+    test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news"])
+    levels: LevelsConfig = field(default_factory=LevelsConfig)
+    attributes: RatersConfig = field(default_factory=RatersConfig)
+    output_dir: str = "."
+
+
+def register_configs() -> None:
+    store = ConfigStore.instance()
+    store.store(name="rate_corpus_schema", node=RateCorpusAppConfig)
+    store.store(name="validate_raters_schema", node=ValidateRatersAppConfig)
+
+
+register_configs()

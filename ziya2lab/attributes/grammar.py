@@ -1,0 +1,91 @@
+"""Readability error events for the Fig. 8 rubric: punctuation errors, incomplete sentences, garbled order.
+
+Each detector returns error events (name, excerpt) for one document; the readability rater counts them. Lines
+that the coherence patterns call junk (navigation bars, ad lines) are skipped: they are a coherence problem,
+and counting them twice would make the two raters move together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ziya2lab.attributes.config import AutoReadabilityConfig
+from ziya2lab.attributes.junk import junk_reasons
+from ziya2lab.attributes.text import count_tokens, ends_terminated, paragraphs, sentences
+
+PAIRS = ("()", "（）", "“”", "《》", "「」", "『』", "【】", "[]")
+REPEATED_PUNCT = re.compile(r"([,，、;；:：。])\1|[,，][.。]|[.。][,，]|[;；:：][,，.。]|[,，][;；:：]")
+EN_ELLIPSIS_CUT = re.compile(r"\b[a-z]+(?:\.\.\.|…)(?=\s|$)")
+ZH_ELLIPSIS_CUT = re.compile(r"[\u4e00-\u9fff](?:……|…|\.\.\.)")
+HALF_WIDTH_IN_ZH = re.compile(r"[\u4e00-\u9fff][,.;:?!][\u4e00-\u9fff]")
+LOWER_START = re.compile(r"(?:^|[.!?]\s+)([a-z])")
+ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]{1,3}|\b(?:[A-Za-z]\.)+|etc|vs|approx|resp|cf)\.\s+[a-z]$")
+DOUBLED_WORD = re.compile(r"\b([A-Za-z]+)\s+\1\b", re.I)
+LEGIT_DOUBLES = frozenset({"that", "had", "is", "do", "very", "bye", "ha", "no", "so", "yes", "well", "hush"})
+
+Event = tuple[str, str]
+
+
+def _unbalanced(paragraph: str) -> list[Event]:
+    return [
+        ("unbalanced", f"{pair} in {paragraph[:40]}")
+        for pair in PAIRS
+        if paragraph.count(pair[0]) != paragraph.count(pair[1])
+    ]
+
+
+def _punctuation(paragraph: str, lang: str) -> list[Event]:
+    events = [("repeated_punct", match.group()) for match in REPEATED_PUNCT.finditer(paragraph)]
+    if lang == "zh":
+        events += [("half_width_punct", match.group()) for match in HALF_WIDTH_IN_ZH.finditer(paragraph)]
+    return events
+
+
+def _incomplete(paragraph: str, lang: str, cfg: AutoReadabilityConfig) -> list[Event]:
+    events = []
+    if count_tokens(paragraph, lang) >= cfg.min_unterminated_tokens and not ends_terminated(paragraph, lang):
+        events.append(("unterminated", paragraph[-30:]))
+    cut = ZH_ELLIPSIS_CUT if lang == "zh" else EN_ELLIPSIS_CUT
+    events += [("ellipsis_cut", match.group()) for match in cut.finditer(paragraph)]
+    for sentence in sentences(paragraph, lang):
+        limit = cfg.zh_max_sentence_chars if lang == "zh" else cfg.en_max_sentence_words
+        if count_tokens(sentence, lang) > limit:
+            events.append(("run_on", sentence[:30]))
+    return events
+
+
+def _english_grammar(paragraph: str) -> list[Event]:
+    events = []
+    for match in LOWER_START.finditer(paragraph):
+        if not ABBREVIATION_END.search(paragraph[max(0, match.start() - 12) : match.end()]):
+            events.append(("lowercase_start", paragraph[match.start() : match.start() + 20]))
+    events += [
+        ("doubled_word", match.group())
+        for match in DOUBLED_WORD.finditer(paragraph)
+        if match.group(1).lower() not in LEGIT_DOUBLES
+    ]
+    return events
+
+
+def error_events(
+    text: str,
+    lang: str,
+    cfg: AutoReadabilityConfig,
+    reorder_gains: Callable[[str], list[float]] | None = None,
+) -> list[Event]:
+    """All readability error events of one document; ``reorder_gains`` scores units of one paragraph."""
+    events: list[Event] = []
+    for paragraph in paragraphs(text):
+        if junk_reasons(paragraph):
+            continue
+        events += _unbalanced(paragraph)
+        events += _punctuation(paragraph, lang)
+        events += _incomplete(paragraph, lang, cfg)
+        if lang == "en":
+            events += _english_grammar(paragraph)
+        if reorder_gains is not None:
+            spikes = sum(1 for gain in reorder_gains(paragraph) if gain > cfg.lm_spike_logprob)
+            if spikes >= cfg.lm_spike_count:
+                events.append(("order_spike", paragraph[:30]))
+    return events

@@ -1,0 +1,194 @@
+"""Ziya2-style vocabulary expansion: frequent Chinese characters become single tokens of a LLaMA-2 tokenizer.
+
+Why appending single characters is safe in SentencePiece BPE: encoding starts from one symbol per character,
+and a merge joins two adjacent symbols only when their concatenated *string* is a piece, picking the highest
+score. A single character is never the result of a merge, so adding it as a NORMAL piece changes no merge and
+its score is irrelevant; all it changes is the id of a character symbol left unmerged, which was unknown and so
+fell back to its UTF-8 byte tokens, and now is the character's own id. Text without such characters (English)
+encodes token for token as before. The HF fast tokenizer derives its merges from pairs of vocabulary pieces; in
+LLaMA-2 every character of a multi-character piece is already a piece, so a new character opens no new merge
+there either (``check_no_new_merges`` keeps that an enforced precondition, not an assumption).
+
+Padding pieces (to a multiple of 128, as Ziya2's 39,424) are UNUSED pieces none of whose two-way splits are both
+pieces: they are longer than one character and no merge can build them, so no text ever encodes to them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+
+from ziya2lab.common.atomic import atomic_write_json
+from ziya2lab.tokenizer.cjk import is_cjk_char
+from ziya2lab.tokenizer.config import CountWeighting
+from ziya2lab.tokenizer.spm_io import processor_from_proto
+
+EXPANSION_FILE = "expansion.json"
+PADDING_PREFIX = "<unused_"
+_SPM = sp_pb2.ModelProto.SentencePiece
+
+
+@dataclass
+class NewToken:
+    id: int
+    piece: str
+    count: int
+    source_ids: list[int]
+    source_weights: list[float] | None = None
+
+
+@dataclass
+class Expansion:
+    """What was added to a base tokenizer; the record embedding initialisation reads."""
+
+    base_vocab_size: int
+    vocab_size: int
+    tokens: list[NewToken]
+    padding_pieces: list[str] = field(default_factory=list)
+
+    def source_ids(self) -> list[list[int]]:
+        """Sources for every row from base_vocab_size to vocab_size; padding rows have none (random init)."""
+        return [token.source_ids for token in self.tokens] + [[] for _ in self.padding_pieces]
+
+    def source_weights(self) -> list[list[float]] | None:
+        """Per-source weights aligned with ``source_ids``, or None when the tokens carry none (plain mean)."""
+        if any(token.source_weights is None for token in self.tokens):
+            return None
+        return [list(token.source_weights or []) for token in self.tokens] + [[] for _ in self.padding_pieces]
+
+    def save(self, tokenizer_dir: str | Path) -> None:
+        atomic_write_json(Path(tokenizer_dir) / EXPANSION_FILE, asdict(self), indent=1)
+
+    @classmethod
+    def load(cls, tokenizer_dir: str | Path) -> Expansion:
+        path = Path(tokenizer_dir) / EXPANSION_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} missing: {tokenizer_dir} is not an expanded tokenizer directory")
+        record = json.loads(path.read_text(encoding="utf-8"))
+        record["tokens"] = [NewToken(**token) for token in record["tokens"]]
+        return cls(**record)
+
+
+def combine_counts(per_source: Mapping[str, Counter[str]], weighting: CountWeighting) -> dict[str, float]:
+    """Rank scores per character; per-source weighting gives each corpus an equal say whatever its size."""
+    combined: dict[str, float] = {}
+    for counts in per_source.values():
+        total = sum(counts.values())
+        if total == 0:
+            continue
+        scale = 1.0 / total if weighting is CountWeighting.per_source else 1.0
+        for char, count in counts.items():
+            combined[char] = combined.get(char, 0.0) + count * scale
+    return combined
+
+
+def select_new_characters(scores: Mapping[str, float], base_pieces: set[str], num_new: int) -> list[str]:
+    """The ``num_new`` highest-scoring CJK characters that are not already pieces (ties: code point order)."""
+    candidates = [char for char in scores if is_cjk_char(char) and char not in base_pieces]
+    if len(candidates) < num_new:
+        raise ValueError(
+            f"the counting corpus has only {len(candidates)} CJK characters that are not already tokens, "
+            f"fewer than the {num_new} requested (num_new_tokens); add corpora or lower it"
+        )
+    candidates.sort(key=lambda char: (-scores[char], char))
+    return candidates[:num_new]
+
+
+def check_no_new_merges(base_proto: sp_pb2.ModelProto, new_chars: Iterable[str]) -> None:
+    """Raise if a new character occurs inside an existing multi-character piece (it would add HF merges)."""
+    new = set(new_chars)
+    for piece in base_proto.pieces:
+        if len(piece.piece) > 1 and piece.type == _SPM.NORMAL and new.intersection(piece.piece):
+            raise ValueError(
+                f"new character(s) {sorted(new.intersection(piece.piece))} occur inside {piece.piece!r}"
+            )
+
+
+def source_token_ids(base_proto: sp_pb2.ModelProto, chars: Sequence[str]) -> list[list[int]]:
+    """The base tokens each character split into in running text (no dummy ``▁`` prefix): its byte tokens."""
+    mid_text = sp_pb2.ModelProto()
+    mid_text.CopyFrom(base_proto)
+    mid_text.normalizer_spec.add_dummy_prefix = False
+    processor = processor_from_proto(mid_text)
+    return [list(ids) for ids in processor.encode(list(chars))]
+
+
+def is_unreachable_piece(piece: str, pieces: set[str]) -> bool:
+    """True when no text can encode to ``piece``: not a single character and no split into two pieces."""
+    return len(piece) > 1 and not any(
+        piece[:cut] in pieces and piece[cut:] in pieces for cut in range(1, len(piece))
+    )
+
+
+def padding_pieces(existing: set[str], first_id: int, count: int) -> list[str]:
+    """Names for the padding rows, checked unreachable against the final vocabulary."""
+    names = [f"{PADDING_PREFIX}{first_id + offset}>" for offset in range(count)]
+    vocabulary = existing | set(names)
+    for name in names:
+        if name in existing or not is_unreachable_piece(name, vocabulary):
+            raise ValueError(f"padding piece {name!r} collides with or is reachable from the vocabulary")
+    return names
+
+
+def expand_model_proto(
+    base_proto: sp_pb2.ModelProto, new_chars: Sequence[str], pad_to_multiple: int
+) -> tuple[sp_pb2.ModelProto, list[str]]:
+    """Append ``new_chars`` as NORMAL pieces, then UNUSED padding up to a multiple; returns (model, padding)."""
+    base_pieces = {piece.piece for piece in base_proto.pieces}
+    duplicates = [char for char in new_chars if char in base_pieces]
+    if duplicates or len(set(new_chars)) != len(new_chars):
+        raise ValueError(f"new characters must be new and distinct; already present: {duplicates[:10]}")
+    check_no_new_merges(base_proto, new_chars)
+
+    expanded = sp_pb2.ModelProto()
+    expanded.CopyFrom(base_proto)
+    # Single characters never come out of a merge, so their score does not affect encoding; descending scores
+    # after the last base piece keep the frequency rank visible in the model file.
+    last_score = base_proto.pieces[len(base_proto.pieces) - 1].score
+    for rank, char in enumerate(new_chars, start=1):
+        expanded.pieces.add(piece=char, score=last_score - rank, type=_SPM.NORMAL)
+
+    size = len(expanded.pieces)
+    padded = -(-size // pad_to_multiple) * pad_to_multiple if pad_to_multiple > 0 else size
+    padding = padding_pieces(base_pieces | set(new_chars), size, padded - size)
+    for name in padding:
+        expanded.pieces.add(piece=name, score=0.0, type=_SPM.UNUSED)
+    expanded.trainer_spec.vocab_size = len(expanded.pieces)
+    return expanded, padding
+
+
+def source_token_frequencies(base_proto: sp_pb2.ModelProto, texts: Iterable[str]) -> Counter[int]:
+    """How often each base token occurs when the counting corpus is encoded with the base tokenizer."""
+    processor = processor_from_proto(base_proto)
+    frequencies: Counter[int] = Counter()
+    for text in texts:
+        frequencies.update(processor.encode(text))
+    return frequencies
+
+
+def build_expansion(
+    base_proto: sp_pb2.ModelProto,
+    char_counts: Counter[str],
+    scores: Mapping[str, float],
+    num_new: int,
+    pad_to_multiple: int,
+    token_frequencies: Counter[int] | None = None,
+) -> tuple[sp_pb2.ModelProto, Expansion]:
+    """Select, append and pad; each new token records its base source ids (and frequency weights if given)."""
+    base_pieces = {piece.piece for piece in base_proto.pieces}
+    chars = select_new_characters(scores, base_pieces, num_new)
+    expanded, padding = expand_model_proto(base_proto, chars, pad_to_multiple)
+    base_size = len(base_proto.pieces)
+    tokens = []
+    for offset, (char, sources) in enumerate(zip(chars, source_token_ids(base_proto, chars), strict=True)):
+        weights = None
+        if token_frequencies is not None:
+            # +1 so a source token the corpus never produced still contributes.
+            weights = [float(token_frequencies.get(source, 0) + 1) for source in sources]
+        tokens.append(NewToken(base_size + offset, char, int(char_counts.get(char, 0)), sources, weights))
+    return expanded, Expansion(base_size, len(expanded.pieces), tokens, padding)

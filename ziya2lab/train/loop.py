@@ -1,0 +1,460 @@
+"""The training loop: one code path from a 1M-parameter CPU sweep point to 13B continual pre-training.
+
+Everything that decides what happens at step ``s`` — the batch (a pure function of seed and ``s``), the learning
+rate (a pure function of ``s``), the guard's running mean — is either recomputed or restored from the checkpoint,
+which is what makes a SIGKILL-and-resume run reproduce the uninterrupted run's losses bit for bit on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import json
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DistributedType, set_seed
+from omegaconf import DictConfig, OmegaConf
+
+from ziya2lab.common.atomic import atomic_directory, atomic_write_json, atomic_write_text
+from ziya2lab.data.tokens import IGNORE_INDEX, UnsupervisedWindows, WindowMixture, collate, global_batch_indices
+from ziya2lab.model import Llama, LlamaConfig, accounting
+from ziya2lab.train.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
+from ziya2lab.train.config import Schedule, TrainAppConfig
+from ziya2lab.train.datasets import build_eval_windows, build_training_mixture, load_tokenizer
+from ziya2lab.train.distributed import default_threads, make_accelerator
+from ziya2lab.train.guard import StabilityGuard, TrainingDiverged
+from ziya2lab.train.metrics import MetricsLog, ThroughputMeter, WandbMirror, read_jsonl
+from ziya2lab.train.optim import build_optimizer, set_learning_rate
+from ziya2lab.train.schedule import branch_cooldown_steps, cooldown_lr, learning_rate, warmup_steps
+
+BRANCHES_FILE = "branches.jsonl"
+
+
+@dataclass
+class RunState:
+    """What a checkpoint restores besides model, optimizer and RNG states."""
+
+    step: int = 0  # optimizer steps completed (applied or skipped)
+    tokens: int = 0  # tokens consumed, padding included
+    loss_tokens: int = 0  # tokens that carried a loss
+    window_loss_sum: float = 0.0  # applied steps since the last metrics record
+    window_steps: int = 0
+    last_grad_norm: float | None = None
+    guard: dict = field(default_factory=dict)
+    branches_done: list[int] = field(default_factory=list)
+    last_eval: dict[str, float] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+
+
+class Trainer:
+    def __init__(self, cfg: TrainAppConfig, resolved: dict[str, Any]) -> None:
+        self.cfg = cfg
+        self.resolved = resolved
+        self.run_dir = Path(cfg.output_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.ckpt_root = self.run_dir / "checkpoints"
+        self.segment_start = time.time()
+        train = cfg.train
+        self.accelerator: Accelerator = make_accelerator(train.precision, cfg.accelerate)
+        torch.set_num_threads(train.threads or default_threads(self.accelerator))
+        self.world = self.accelerator.num_processes
+        self.rank = self.accelerator.process_index
+        set_seed(cfg.seed)
+
+        with self.accelerator.main_process_first():
+            self.tokenizer = load_tokenizer(cfg.tokenizer)
+            self.mixture: WindowMixture = build_training_mixture(cfg.data, self.tokenizer, train.seq_len, cfg.seed)
+            self.eval_sets: dict[str, UnsupervisedWindows] = build_eval_windows(
+                cfg.data, self.tokenizer, train.seq_len
+            )
+
+        self.batch = train.global_batch_tokens // train.seq_len if train.global_batch_tokens else train.batch_size
+        self.micro = train.micro_batch_size or self.batch // self.world
+        if self.batch <= 0 or self.micro <= 0 or self.batch % (self.micro * self.world):
+            raise ValueError(
+                f"train.batch_size/global_batch_tokens gives {self.batch} sequences per step, which is not a "
+                f"multiple of train.micro_batch_size={self.micro} × {self.world} processes"
+            )
+        self.accum = self.batch // (self.micro * self.world)
+        self.tokens_per_step = self.batch * train.seq_len
+        self.total_steps = train.max_steps
+        if train.max_tokens is not None:
+            self.total_steps = min(self.total_steps, math.ceil(train.max_tokens / self.tokens_per_step))
+        self._check_branch_points()
+
+        self.model_config = self._model_config()
+        self.model = self._build_model()
+        self.model = self.accelerator.prepare(self.model)
+        self.optimizer = self.accelerator.prepare(build_optimizer(self.model, train))
+        self.guard = StabilityGuard(
+            train.spike_factor, train.spike_window, train.guard_warmup_steps, train.max_consecutive_skips
+        )
+        self.state = RunState()
+        self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
+        self.flops_per_token = accounting.flops_per_token(self.model_config, train.seq_len)
+        self.throughput = ThroughputMeter(self.flops_per_token, self._peak_flops())
+        self.stop_requested = False
+
+    # ----------------------------------------------------------------------------------------------- set-up
+    def _check_branch_points(self) -> None:
+        train = self.cfg.train
+        if not train.wsd_branch_at_tokens:
+            return
+        if train.schedule is not Schedule.wsd:
+            raise ValueError("train.wsd_branch_at_tokens needs train.schedule=wsd")
+        decay = max(1, round(self.total_steps * train.wsd_decay_ratio))
+        stable_end = (self.total_steps - decay) * self.tokens_per_step
+        late = [tokens for tokens in train.wsd_branch_at_tokens if tokens > stable_end]
+        if late:
+            raise ValueError(
+                f"train.wsd_branch_at_tokens {late} lie beyond the stable phase, which ends at {stable_end} tokens"
+            )
+
+    def _model_config(self) -> LlamaConfig:
+        config = self.cfg.model
+        if self.cfg.stage.init_from is not None:
+            return config  # replaced by the checkpoint's own config in _build_model
+        if config.max_position_embeddings < self.cfg.train.seq_len:
+            raise ValueError(
+                f"train.seq_len={self.cfg.train.seq_len} exceeds model.max_position_embeddings="
+                f"{config.max_position_embeddings}"
+            )
+        return dataclasses.replace(
+            config,
+            vocab_size=len(self.tokenizer),
+            bos_token_id=self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else 0,
+            eos_token_id=self.tokenizer.eos_token_id,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+
+    def _build_model(self) -> Llama:
+        if self.cfg.stage.init_from is None:
+            return Llama(self.model_config)
+        model = Llama.from_pretrained(self.cfg.stage.init_from)
+        if len(self.tokenizer) > model.config.vocab_size:
+            model.resize_token_embeddings(len(self.tokenizer))
+        self.model_config = model.config
+        return model
+
+    def _peak_flops(self) -> float:
+        dtype = self.cfg.train.precision.value
+        if self.accelerator.device.type == "cuda":
+            return accounting.device_peak_flops(torch.cuda.get_device_name(), dtype) * self.world
+        return accounting.device_peak_flops("cpu", dtype)
+
+    # ---------------------------------------------------------------------------------------------- resume
+    def resume(self) -> None:
+        resume = self.cfg.train.resume
+        if self.accelerator.is_main_process:
+            remove_stale_temporaries(self.ckpt_root)
+        path: Path | None = None
+        if resume == "auto":
+            path = latest_checkpoint(self.ckpt_root)
+        elif resume != "never":
+            path = Path(resume)
+        elif self.accelerator.is_main_process:
+            import shutil
+
+            shutil.rmtree(self.ckpt_root, ignore_errors=True)
+            (self.run_dir / BRANCHES_FILE).unlink(missing_ok=True)
+        self.accelerator.wait_for_everyone()
+        if path is not None:
+            loaded = load_checkpoint(self.accelerator, path)
+            self.state = RunState(**loaded["run"])
+            self.guard.load_state_dict(self.state.guard)
+        if self.accelerator.is_main_process:
+            self.metrics.keep_through(self.state.step)
+        self.resumed_from = path
+
+    def _checkpoint(self, protected_step: int | None = None) -> Path:
+        self.state.guard = self.guard.state_dict()
+        now = time.time()
+        self.state.wall_time_s += now - self.segment_start
+        self.segment_start = now
+        protected = {self._branch_step(tokens) for tokens in self.cfg.train.wsd_branch_at_tokens}
+        return save_checkpoint(
+            self.accelerator,
+            self.ckpt_root,
+            self.state.step,
+            {"run": dataclasses.asdict(self.state), "config": self.resolved},
+            self.cfg.train.keep_checkpoints,
+            protected,
+        )
+
+    # ----------------------------------------------------------------------------------------- one update
+    def _sum(self, value: torch.Tensor) -> torch.Tensor:
+        value = value.to(self.accelerator.device, torch.float64)
+        return self.accelerator.reduce(value, reduction="sum") if self.world > 1 else value
+
+    def _forward(self, arrays: dict[str, np.ndarray], rows: slice):
+        device = self.accelerator.device
+        input_ids = torch.from_numpy(arrays["input_ids"][rows]).to(device)
+        targets = torch.from_numpy(arrays["targets"][rows]).to(device)
+        documents = torch.from_numpy(arrays["document_ids"][rows]).to(device) if self.cfg.data.document_mask else None
+        output = self.model(input_ids, document_ids=documents, targets=targets)
+        return output, int((targets != IGNORE_INDEX).sum())
+
+    def _update(self, step: int, lr: float, guard: StabilityGuard) -> tuple[float, float, str | None, int]:
+        """Forward/backward the global batch of ``step`` and apply it unless the guard objects.
+
+        The loss is weighted per target token over the whole global batch, so the gradient is the same however
+        the batch is split across ranks and accumulation steps.
+        """
+        indices = global_batch_indices(step, self.batch, self.rank, self.world)
+        arrays = collate([self.mixture.sample(index) for index in indices])
+        global_count = float(self._sum(torch.tensor(float((arrays["targets"] != IGNORE_INDEX).sum()))))
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.accelerator.device)
+        for micro_step in range(self.accum):
+            rows = slice(micro_step * self.micro, (micro_step + 1) * self.micro)
+            last = micro_step == self.accum - 1
+            with contextlib.nullcontext() if last else self.accelerator.no_sync(self.model):
+                output, count = self._forward(arrays, rows)
+                if count:
+                    self.accelerator.backward(output.loss * (count * self.world / global_count))
+                    loss_sum += output.loss.detach().double() * count
+                else:  # nothing to learn in this micro-batch, but DDP still needs every parameter's gradient
+                    self.accelerator.backward(output.logits.sum() * 0.0)
+        loss = float(self._sum(loss_sum)) / max(global_count, 1.0)
+        grad_norm = float(self.accelerator.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip))
+        reason = guard.judge(loss, grad_norm)
+        if reason is None:
+            set_learning_rate(self.optimizer, lr)
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        guard.record(loss, skipped=reason is not None)
+        return loss, grad_norm, reason, int(global_count)
+
+    # ------------------------------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        self.model.eval()
+        results = {}
+        for name, windows in self.eval_sets.items():
+            wanted = min(len(windows), self.cfg.data.eval_max_windows)
+            total = max(self.world, wanted - wanted % self.world)  # equal work per rank (FSDP needs it)
+            mine = [windows.window(0, index % len(windows)) for index in range(self.rank, total, self.world)]
+            loss_sum = torch.zeros((), dtype=torch.float64, device=self.accelerator.device)
+            count_sum = 0
+            for start in range(0, len(mine), self.micro):
+                arrays = collate(mine[start : start + self.micro])
+                output, count = self._forward(arrays, slice(None))
+                loss_sum += output.loss.double() * count
+                count_sum += count
+            loss = self._sum(loss_sum) / self._sum(torch.tensor(float(count_sum)))
+            results[f"eval/{name}"] = float(loss)
+        self.model.train()
+        return results
+
+    # ----------------------------------------------------------------------------------------- main loop
+    def lr_at(self, step: int) -> float:
+        train = self.cfg.train
+        return learning_rate(
+            step, self.total_steps, train.lr, train.min_lr, train.schedule, train.warmup_ratio,
+            train.wsd_decay_ratio, train.wsd_decay_shape,
+        )
+
+    def _record(self, lr: float, eval_results: dict[str, float]) -> None:
+        state = self.state
+        record: dict[str, Any] = {
+            "step": state.step,
+            "tokens": state.tokens,
+            "loss": state.window_loss_sum / state.window_steps if state.window_steps else None,
+            "lr": lr,
+            "grad_norm": state.last_grad_norm,
+            "skipped_steps": self.guard.skipped_total,
+            **self.throughput.report(),
+            **eval_results,
+        }
+        state.window_loss_sum, state.window_steps = 0.0, 0
+        if self.accelerator.is_main_process:
+            self.metrics.append(record)
+            self.wandb.log(record)
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        self.stop_requested = True
+
+    def _agreed_stop(self) -> bool:
+        if self.world == 1:
+            return self.stop_requested
+        return bool(self._sum(torch.tensor(float(self.stop_requested))) > 0)
+
+    def train(self) -> str:
+        train = self.cfg.train
+        self.model.train()
+        self.throughput.restart()
+        while self.state.step < self.total_steps:
+            self._run_due_branches()
+            step = self.state.step
+            lr = self.lr_at(step)
+            loss, grad_norm, reason, count = self._update(step, lr, self.guard)
+            self.state.step += 1
+            self.state.tokens += self.tokens_per_step
+            self.state.loss_tokens += count
+            self.state.last_grad_norm = grad_norm if math.isfinite(grad_norm) else None
+            self.throughput.add(self.tokens_per_step)
+            if reason is None:
+                self.state.window_loss_sum += loss
+                self.state.window_steps += 1
+            done = self.state.step
+            eval_due = done % train.eval_every_steps == 0 or done == self.total_steps
+            if eval_due:
+                self.state.last_eval = self.evaluate()
+            if eval_due or done % train.log_every_steps == 0 or reason is not None:
+                self._record(lr, self.state.last_eval if eval_due else {})
+            if self.guard.diverged:
+                path = self._checkpoint()
+                raise TrainingDiverged(
+                    f"{self.guard.skipped_in_a_row} updates in a row skipped (last: {reason}, loss={loss}, "
+                    f"grad_norm={grad_norm}) at step {done}; checkpoint kept at {path}. Lower train.lr or "
+                    f"raise train.spike_factor / train.max_consecutive_skips."
+                )
+            if done % train.ckpt_every_steps == 0:
+                self._checkpoint()
+            if self._agreed_stop():
+                self._checkpoint()
+                return "preempted"
+        self._run_due_branches()
+        return "completed"
+
+    # ------------------------------------------------------------------------------------ WSD branches
+    def _branch_step(self, tokens: int) -> int:
+        return math.ceil(tokens / self.tokens_per_step)
+
+    def _run_due_branches(self) -> None:
+        for tokens in self.cfg.train.wsd_branch_at_tokens:
+            if tokens not in self.state.branches_done and self.state.step >= self._branch_step(tokens):
+                self._run_branch(tokens)
+
+    def _run_branch(self, branch_tokens: int) -> None:
+        """Checkpoint, cool down a copy of the run to ``min_lr``, evaluate, record, and restore the checkpoint.
+
+        The cooldown consumes the batches that follow the branch point (the main run sees them later too) and
+        lasts ``decay_ratio/(1-decay_ratio)`` of the steps so far, so the branch is a complete WSD run.
+        """
+        train = self.cfg.train
+        branch_step = self.state.step
+        checkpoint = self._checkpoint()
+        cooldown = branch_cooldown_steps(branch_step, train.wsd_decay_ratio)
+        guard = copy.deepcopy(self.guard)
+        losses = []
+        for offset in range(cooldown):
+            lr = cooldown_lr(offset, cooldown, self.lr_at(branch_step), train.min_lr, train.wsd_decay_shape)
+            loss, _, reason, _ = self._update(branch_step + offset, lr, guard)
+            if reason is None:
+                losses.append(loss)
+        record = {
+            "branch_at_tokens": branch_tokens,
+            "branch_step": branch_step,
+            "cooldown_steps": cooldown,
+            "steps": branch_step + cooldown,
+            "tokens": (branch_step + cooldown) * self.tokens_per_step,
+            "final_train_loss": float(np.mean(losses[-max(1, cooldown // 10) :])) if losses else None,
+            "skipped_steps": guard.skipped_total - self.guard.skipped_total,
+            **self.evaluate(),
+        }
+        if self.accelerator.is_main_process:
+            existing = [row for row in read_jsonl(self.run_dir / BRANCHES_FILE) if row["branch_at_tokens"] != branch_tokens]
+            rows = sorted([*existing, record], key=lambda row: row["branch_at_tokens"])
+            atomic_write_text(self.run_dir / BRANCHES_FILE, "".join(json.dumps(row) + "\n" for row in rows))
+        self.accelerator.wait_for_everyone()
+        load_checkpoint(self.accelerator, checkpoint)
+        self.state.branches_done.append(branch_tokens)
+        self.throughput.restart()
+
+    # ------------------------------------------------------------------------------------------ outputs
+    def export_final(self) -> Path:
+        """``final/``: an HF checkpoint (config.json + model.safetensors) and the tokenizer, written atomically."""
+        target = self.run_dir / "final"
+        full_state = self.accelerator.get_state_dict(self.model)
+        if self.accelerator.is_main_process:
+            model = self.accelerator.unwrap_model(self.model)
+            if self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+                model = Llama(self.model_config)
+                model.load_state_dict(full_state)
+            with atomic_directory(target) as staging:
+                model.save_pretrained(staging)
+                self.tokenizer.save_pretrained(staging)
+        self.accelerator.wait_for_everyone()
+        return target
+
+    def summary(self, status: str) -> dict[str, Any]:
+        return {
+            "status": status,
+            "steps": self.state.step,
+            "total_steps": self.total_steps,
+            "tokens": self.state.tokens,
+            "loss_tokens": self.state.loss_tokens,
+            "tokens_per_step": self.tokens_per_step,
+            "seq_len": self.cfg.train.seq_len,
+            "batch_size": self.batch,
+            "parameters": accounting.count_parameters(self.model_config, include_embeddings=True),
+            "parameters_non_embedding": accounting.count_parameters(self.model_config, include_embeddings=False),
+            "flops_per_token": self.flops_per_token,
+            "eval": {key.removeprefix("eval/"): value for key, value in self.state.last_eval.items()},
+            **self.state.last_eval,
+            "skipped_steps": self.guard.skipped_total,
+            "wall_time_s": self.state.wall_time_s,
+            "num_processes": self.world,
+            "precision": self.cfg.train.precision.value,
+            "warmup_steps": warmup_steps(self.total_steps, self.cfg.train.warmup_ratio),
+            "branches": read_jsonl(self.run_dir / BRANCHES_FILE),
+            "resumed_from": str(self.resumed_from) if self.resumed_from else None,
+        }
+
+    def run(self) -> dict[str, Any]:
+        previous_handler = None
+        with contextlib.suppress(ValueError):  # only the main thread may install handlers
+            previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
+        self.wandb = WandbMirror(
+            self.cfg.logger,
+            self.run_dir,
+            self.resolved,
+            fresh=self.cfg.train.resume == "never",
+            enabled=self.accelerator.is_main_process,
+        )
+        failed = True
+        try:
+            self.resume()
+            status = self.train()
+            if status == "completed":
+                self._checkpoint()
+                self.export_final()
+            summary = self.summary(status)
+            if self.accelerator.is_main_process:
+                if status == "completed":
+                    atomic_write_json(self.run_dir / "summary.json", summary)
+                self.wandb.summarize(summary)
+            failed = False
+            return summary
+        finally:
+            self.wandb.finish(failed)
+            if previous_handler is not None:
+                signal.signal(signal.SIGTERM, previous_handler)
+
+
+def run_training(cfg: TrainAppConfig | DictConfig) -> dict[str, Any]:
+    """Train as configured, writing the run directory ``cfg.output_dir``; returns the summary."""
+    if isinstance(cfg, DictConfig):
+        resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+        typed: TrainAppConfig = OmegaConf.to_object(cfg)
+    else:
+        typed = cfg
+        resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)
+    run_dir = Path(typed.output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(resolved)))
+    return Trainer(typed, resolved).run()

@@ -1,0 +1,120 @@
+"""Run records: ``metrics.jsonl`` is the source of truth; wandb (offline by default) mirrors it.
+
+On resume the log is cut back to the checkpoint's step, so a killed-and-resumed run leaves exactly the lines the
+uninterrupted run would have written. The wandb run id is kept in the run directory, so every restart of the run
+continues the same wandb run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ziya2lab.common.atomic import atomic_write_text
+from ziya2lab.train.config import LoggerConfig, LoggerKind
+
+WANDB_ID_FILE = "wandb_run_id.txt"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a line torn by a kill mid-write: everything after it is dropped
+    return records
+
+
+class MetricsLog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def keep_through(self, step: int) -> None:
+        """Drop records after ``step`` (and any torn last line)."""
+        kept = [record for record in read_jsonl(self.path) if record["step"] <= step]
+        atomic_write_text(self.path, "".join(json.dumps(record) + "\n" for record in kept))
+
+    def append(self, record: dict[str, Any]) -> None:
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+            handle.flush()
+
+
+class WandbMirror:
+    """Mirror of the metrics records in wandb; inert when ``logger.kind`` is ``none``."""
+
+    def __init__(self, config: LoggerConfig, run_dir: Path, run_config: dict, fresh: bool, enabled: bool) -> None:
+        self.run = None
+        if config.kind is LoggerKind.none or not enabled:
+            return
+        import wandb
+        from wandb.sdk.lib.runid import generate_id
+
+        id_file = run_dir / WANDB_ID_FILE
+        if fresh or not id_file.exists():
+            atomic_write_text(id_file, generate_id() + "\n")
+        run_id = id_file.read_text().strip()
+        self.run = wandb.init(
+            project=config.project,
+            entity=config.entity,
+            group=config.group,
+            name=config.name or run_dir.name,
+            tags=list(config.tags),
+            mode=config.mode,
+            dir=str(run_dir),
+            id=run_id,
+            resume="allow",
+            config=run_config,
+        )
+
+    @property
+    def run_id(self) -> str | None:
+        return self.run.id if self.run is not None else None
+
+    def log(self, record: dict[str, Any]) -> None:
+        if self.run is not None:
+            self.run.log({key: value for key, value in record.items() if key != "step"}, step=record["step"])
+
+    def summarize(self, summary: dict[str, Any]) -> None:
+        if self.run is not None:
+            for key, value in summary.items():
+                if isinstance(value, int | float | str):
+                    self.run.summary[key] = value
+
+    def finish(self, failed: bool) -> None:
+        if self.run is not None:
+            self.run.finish(exit_code=1 if failed else 0)
+            self.run = None
+
+
+class ThroughputMeter:
+    """Tokens/s and MFU over the steps since the last report.
+
+    MFU = model FLOPs per token (the model's accounting: 6N plus attention) × tokens/s ÷ the peak FLOP/s of the
+    devices used. On CPU the device is the whole host (all processes share its cores), so the peak is not
+    multiplied by the number of processes there.
+    """
+
+    def __init__(self, flops_per_token: float, peak_flops: float) -> None:
+        self.flops_per_token = flops_per_token
+        self.peak_flops = peak_flops
+        self.restart()
+
+    def restart(self) -> None:
+        self.start = time.perf_counter()
+        self.tokens = 0
+
+    def add(self, tokens: int) -> None:
+        self.tokens += tokens
+
+    def report(self) -> dict[str, float]:
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        tokens_per_s = self.tokens / elapsed
+        mfu = self.flops_per_token * tokens_per_s / self.peak_flops if self.peak_flops > 0 else float("nan")
+        self.restart()
+        return {"tokens_per_s": tokens_per_s, "mfu": mfu}
