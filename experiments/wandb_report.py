@@ -1,0 +1,28 @@
+"""Build a wandb Report of the study's runs; offline (the default) it says what it would publish and how.
+
+    python experiments/wandb_report.py                               # offline: the plan and the sync command
+    WANDB_MODE=online python experiments/wandb_report.py logger.mode=online group=default
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+import ziya2lab.sweeps.config  # noqa: F401  (registers wandb_report_schema)
+from ziya2lab.sweeps.wandb_report import ReportPlan, describe, publish
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="wandb_report")
+def main(cfg: DictConfig) -> None:
+    plan = ReportPlan(cfg.logger.project, cfg.logger.entity, cfg.title, cfg.group, list(cfg.test_sets))
+    if cfg.logger.mode == "online":
+        print(f"published: {publish(plan)}")
+    else:
+        print(describe(plan, Path(cfg.runs_dir) if Path(cfg.runs_dir).exists() else None))
+
+
+if __name__ == "__main__":
+    main()

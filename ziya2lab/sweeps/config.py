@@ -1,0 +1,85 @@
+"""Structured configs of the study app (``conf/attribute_scaling.yaml``) and the collector app.
+
+Every default lives here; ``conf/study/*.yaml`` presets only override. The default preset is sized to finish in
+about 15 minutes on 2 CPU cores; ``study=full`` is the workstation/GPU preset and ``study=mini`` the test's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from ziya2lab.attributes.config import LevelsConfig, RatersConfig
+from ziya2lab.train.config import LoggerConfig
+
+
+@dataclass
+class GridConfig:
+    """The training grid: every model preset × every corpus × every seed, each run yielding several volumes.
+
+    Each run uses the WSD schedule; ``branch_fractions`` of ``max_tokens`` are the stable-phase points where a
+    cooldown branch is taken, so one run gives ``len(branch_fractions) + 1`` data volumes V, each a complete
+    learning-rate schedule.
+    """
+
+    models: list[str] = field(default_factory=lambda: ["llama_1m", "llama_3m", "llama_10m"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    max_tokens: int = 400_000
+    branch_fractions: list[float] = field(default_factory=lambda: [0.25, 0.5])
+    wsd_decay_ratio: float = 0.2
+    seq_len: int = 128
+    batch_size: int = 16
+    lr: float = 3e-3
+    min_lr: float = 3e-4
+    eval_max_windows: int = 16
+    extra_overrides: list[str] = field(default_factory=list)  # passed verbatim to every trainer run
+
+
+@dataclass
+class StudyConfig:
+    name: str = "default"
+    factory_overrides: list[str] = field(default_factory=list)  # overrides of the build_data app (data factory)
+    max_base_documents: int | None = None  # cap on the clean corpus used as the base of every family
+    tokenizer_vocab_size: int = 4096
+    levels: LevelsConfig = field(default_factory=LevelsConfig)
+    raters: RatersConfig = field(default_factory=RatersConfig)
+    test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news", "qa", "code"])
+    grid: GridConfig = field(default_factory=GridConfig)
+    workers: int = 2  # trainer runs at once
+    threads_per_run: int = 1  # torch threads per run (workers × threads ≈ cores)
+    bootstrap: int = 200  # resamples of runs for the fits' confidence intervals
+    seed: int = 0
+
+
+@dataclass
+class StudyAppConfig:
+    output_dir: str = "${hydra:runtime.output_dir}"
+    study: StudyConfig = field(default_factory=StudyConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+
+
+@dataclass
+class CollectAppConfig:
+    dir: str = MISSING  # a multirun directory, a study's runs/ directory, or any tree of run directories
+    output: str = ""  # empty = <dir>/results.parquet
+
+
+@dataclass
+class WandbReportAppConfig:
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    title: str = "ziya2lab attribute-scaling study"
+    group: str | None = None  # the study's runs carry logger.group=<study name>
+    test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news", "qa", "code"])
+    runs_dir: str = "outputs/attribute_scaling"  # where offline runs are looked for, to say what to sync
+
+
+def register_configs() -> None:
+    store = ConfigStore.instance()
+    store.store(name="attribute_scaling_schema", node=StudyAppConfig)
+    store.store(name="collect_schema", node=CollectAppConfig)
+    store.store(name="wandb_report_schema", node=WandbReportAppConfig)
+
+
+register_configs()

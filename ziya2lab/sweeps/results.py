@@ -1,0 +1,31 @@
+"""The results table on disk: Parquet for tools, CSV beside it for people and spreadsheets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ziya2lab.common.atomic import atomic_file
+from ziya2lab.sweeps.collect import collect
+
+
+def save_table(table: pd.DataFrame, path: Path) -> None:
+    """Write ``path`` (.parquet or .csv) atomically, so a reader never sees half a table."""
+    if path.suffix not in (".parquet", ".csv"):
+        raise ValueError(f"results file {path} must end in .parquet or .csv")
+    with atomic_file(path, "wb") as handle:
+        if path.suffix == ".parquet":
+            table.to_parquet(handle, index=False)
+        else:
+            table.to_csv(handle, index=False)
+
+
+def write_results(root: Path, output: Path) -> pd.DataFrame:
+    table = collect(root)
+    if table.empty:
+        raise ValueError(f"no finished runs below {root}: nothing to collect")
+    save_table(table, output)
+    if output.suffix == ".parquet":
+        save_table(table, output.with_suffix(".csv"))
+    return table
