@@ -1,0 +1,190 @@
+"""Scaling laws as small classes: each gives its parameters, its start grid and log L̂ in log-sum-exp form.
+
+Every law is fitted in log space, log L̂ = LSE(terms), so that each additive term of L is exp(term) and the
+fit is well conditioned across orders of magnitude (Hoffmann et al. 2022; Epoch 2024). ``terms`` is written in
+torch (float64) so the fitter gets exact gradients from autograd, for every law, with no hand-derived algebra.
+Parameters stored in log space (``log_params``) are reported as their exponentials under their plain names.
+
+Ziya2's Eq. 5 prints ``log L̂ = LSE(1 − α·log D, log E)``; we read the "1 −" as a typo for "−" (Eq. 3 has
+L = D^−α + E, whose log is exactly LSE(−α·log D, log E)), and fit that.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+ATTRIBUTES = ("CH", "RA", "SIM")
+
+
+@dataclass
+class Law:
+    name: str
+    params: tuple[str, ...]  # names in the optimiser's (log-space where listed) coordinates
+    columns: tuple[str, ...]  # table columns the law reads
+    log_params: tuple[str, ...] = ()  # reported as exp(value) under the name without the "log_" prefix
+    lower_bounds: dict[str, float] = field(default_factory=dict)
+    default_grid: dict[str, Sequence[float]] = field(default_factory=dict)
+
+    def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(terms, points): the log of each additive term of L at each point."""
+        raise NotImplementedError
+
+    def log_predict(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.logsumexp(self.terms(theta, data), dim=0)
+
+    def starts(self, grid: dict[str, Sequence[float]] | None = None) -> np.ndarray:
+        """(starts, params): the Cartesian product of the per-parameter start values."""
+        grid = {**self.default_grid, **(grid or {})}
+        missing = [name for name in self.params if name not in grid]
+        if missing:
+            raise ValueError(f"law {self.name!r}: the start grid lacks {missing}")
+        return np.array(list(itertools.product(*(grid[name] for name in self.params))), dtype=np.float64)
+
+    def bounds(self) -> list[tuple[float | None, float | None]]:
+        return [(self.lower_bounds.get(name), None) for name in self.params]
+
+    def report(self, theta: np.ndarray) -> dict[str, float]:
+        """Parameters by their plain names (E, A, alpha, …), exponentiating the log-space ones; never rounded."""
+        values = {}
+        for name, value in zip(self.params, theta, strict=True):
+            if name in self.log_params:
+                values[name.removeprefix("log_")] = float(np.exp(value))
+            else:
+                values[name] = float(value)
+        return values
+
+
+class Chinchilla(Law):
+    """L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022, Eq. 2)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="chinchilla",
+            params=("log_A", "log_B", "log_E", "alpha", "beta"),
+            columns=("N", "D"),
+            log_params=("log_A", "log_B", "log_E"),
+            default_grid={  # Hoffmann's initialisation grid, as Epoch used it (4,500 starts)
+                "alpha": np.arange(0, 2.01, 0.5),
+                "beta": np.arange(0, 2.01, 0.5),
+                "log_E": np.arange(-1, 1.01, 0.5),
+                "log_A": np.arange(0, 26, 5),
+                "log_B": np.arange(0, 26, 5),
+            },
+        )
+
+    def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
+        log_a, log_b, log_e, alpha, beta = theta
+        log_n, log_d = data["N"].log(), data["D"].log()
+        return torch.stack([log_a - alpha * log_n, log_b - beta * log_d, log_e + torch.zeros_like(log_n)])
+
+    def compute_optimal(self, params: dict[str, float], compute: float) -> dict[str, float]:
+        """N*, D* minimising L at C = 6ND, and the exponents a = β/(α+β), b = α/(α+β)."""
+        alpha, beta = params["alpha"], params["beta"]
+        g = (alpha * params["A"] / (beta * params["B"])) ** (1 / (alpha + beta))
+        a, b = beta / (alpha + beta), alpha / (alpha + beta)
+        return {"N_opt": g * (compute / 6) ** a, "D_opt": (compute / 6) ** b / g, "a": a, "b": b}
+
+
+def effective_data(theta_attributes: torch.Tensor, log_f: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
+    """D_eff = (A·CH + B·RA + C·SIM)·V + F (Ziya2 Eq. 4)."""
+    quality = sum(coefficient * data[name] for coefficient, name in zip(theta_attributes, ATTRIBUTES, strict=True))
+    return quality * data["V"] + log_f.exp()
+
+
+class Ziya2(Law):
+    """L = D_eff^−α + E, D_eff = (A·CH + B·RA + C·SIM)·V + F (Ziya2 Eqs. 3–4), fitted per model size."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="ziya2",
+            params=("A", "B", "C", "log_F", "alpha", "log_E"),
+            columns=("V", *ATTRIBUTES),
+            log_params=("log_F", "log_E"),
+            lower_bounds={"A": 0.0, "B": 0.0, "C": 0.0, "alpha": 0.0},
+            default_grid={  # the paper's grid (its F values are tokens at 13B scale)
+                "alpha": [0.0, 0.67, 1.33, 2.0],
+                "log_E": [0.0, 0.67, 1.33, 2.0],  # the paper's "E ∈ {0, .67, 1.33, 2}" read as e = log E
+                "A": np.linspace(0, 2, 8),
+                "B": np.linspace(0, 2, 8),
+                "C": np.linspace(0, 2, 8),
+                "log_F": np.log(np.array([1.0, 1.67, 2.33, 3.0]) * 1e12),
+            },
+        )
+
+    def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
+        a, b, c, log_f, alpha, log_e = theta
+        d_eff = effective_data(torch.stack([a, b, c]), log_f, data)
+        return torch.stack([-alpha * d_eff.clamp_min(1e-300).log(), log_e + torch.zeros_like(d_eff)])
+
+
+class Joint(Law):
+    """L = E + K/N^α + D_eff^−β over model size and attributes (ours).
+
+    The issue's form E + A_N/N^α + B/D_eff^β has one redundant scale (B against the scale of A, B, C, F in
+    D_eff); we fix it by absorbing B into D_eff, as Ziya2's law does, so every parameter is identifiable.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="joint",
+            params=("log_K", "alpha", "A", "B", "C", "log_F", "beta", "log_E"),
+            columns=("N", "V", *ATTRIBUTES),
+            log_params=("log_K", "log_F", "log_E"),
+            lower_bounds={"A": 0.0, "B": 0.0, "C": 0.0, "alpha": 0.0, "beta": 0.0},
+            default_grid={
+                "log_K": [0.0, 5.0, 10.0],
+                "alpha": [0.0, 0.5, 1.0],
+                "A": [0.0, 1.0, 2.0],
+                "B": [0.0, 1.0, 2.0],
+                "C": [0.0, 1.0, 2.0],
+                "log_F": [0.0, 5.0, 10.0],
+                "beta": [0.0, 0.5, 1.0],
+                "log_E": [0.0, 0.67, 1.33],
+            },
+        )
+
+    def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
+        log_k, alpha, a, b, c, log_f, beta, log_e = theta
+        d_eff = effective_data(torch.stack([a, b, c]), log_f, data)
+        log_n = data["N"].log()
+        return torch.stack([log_k - alpha * log_n, -beta * d_eff.clamp_min(1e-300).log(), log_e + torch.zeros_like(log_n)])
+
+    def compute_optimal(self, params: dict[str, float], compute: float, quality: float = 1.0) -> dict[str, float]:
+        """N*, V* at C = 6NV for a corpus of quality A·CH + B·RA + C·SIM = ``quality`` (F neglected)."""
+        alpha, beta = params["alpha"], params["beta"]
+        g = (alpha * params["K"] / (beta * quality ** (-beta))) ** (1 / (alpha + beta))
+        a, b = beta / (alpha + beta), alpha / (alpha + beta)
+        return {"N_opt": g * (compute / 6) ** a, "V_opt": (compute / 6) ** b / g, "a": a, "b": b}
+
+
+class PowerLaw(Law):
+    """L(V) = E + B/V^β: one curve per group (a corpus, a model), for quick comparisons."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="power",
+            params=("log_B", "beta", "log_E"),
+            columns=("V",),
+            log_params=("log_B", "log_E"),
+            lower_bounds={"beta": 0.0},
+            default_grid={"log_B": np.arange(0, 21, 2.5), "beta": np.arange(0, 1.51, 0.25), "log_E": [-1, 0, 0.5, 1, 1.5, 2]},
+        )
+
+    def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
+        log_b, beta, log_e = theta
+        log_v = data["V"].log()
+        return torch.stack([log_b - beta * log_v, log_e + torch.zeros_like(log_v)])
+
+
+LAWS: dict[str, type[Law]] = {"chinchilla": Chinchilla, "ziya2": Ziya2, "joint": Joint, "power": PowerLaw}
+
+
+def get_law(name: str) -> Law:
+    if name not in LAWS:
+        raise KeyError(f"unknown law {name!r}; known: {', '.join(LAWS)}")
+    return LAWS[name]()
