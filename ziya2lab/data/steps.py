@@ -29,6 +29,13 @@ REMOVED_SYMBOLS = re.compile(
 )
 
 
+FULLWIDTH_ALPHANUMERICS = {
+    code: code - 0xFEE0
+    for start, end in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for code in range(start, end + 1)
+}
+
+
 def _is_symbol(char: str) -> bool:
     category = unicodedata.category(char)
     return category.startswith(("S", "C")) and char not in "\n\t "
@@ -76,6 +83,8 @@ class Preprocess(PipelineStep):
     def clean(self, text: str) -> str:
         text = text.encode("utf-8", "replace").decode("utf-8")
         text = unicodedata.normalize(self.config.normalization, text)
+        if self.config.fullwidth_alphanumerics_to_ascii:
+            text = text.translate(FULLWIDTH_ALPHANUMERICS)
         text = REMOVED_SYMBOLS.sub("", text)
         text = "".join(char for char in text if char in "\n\t" or not unicodedata.category(char).startswith("C"))
         lines = (re.sub(r"[ \t\u3000]+", " ", line).strip() for line in text.splitlines())

@@ -1,0 +1,134 @@
+"""Corpora at controlled attribute levels: one attribute moves, the others stay, at equal size.
+
+The paper's attributes were confounded with its three stage corpora. Here each family starts from one clean
+corpus and changes one attribute by a known rate:
+- CH: that fraction of documents gets junk lines or a spliced unrelated passage;
+- RA: that fraction of documents gets punctuation noise, truncated or swapped sentences, or garbled words;
+- SIM: that fraction of the characters comes from the test sets' pools (disjoint from the test items), spread
+  evenly over the test sets.
+Every corpus holds the same number of characters (``budget_chars``, 85% of the clean corpus by default, so every
+level can reach it) and records its intended level; the raters then measure what the level did.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ziya2lab.attributes.corruption import corrupt_coherence, corrupt_readability
+from ziya2lab.common.atomic import atomic_file
+
+FAMILIES = ("CH", "RA", "SIM")
+BASE = "base"
+DOCUMENTS_FILE = "documents.jsonl"
+
+
+@dataclass(frozen=True)
+class LevelCorpus:
+    name: str
+    family: str  # CH | RA | SIM | base
+    level: float
+    path: Path  # the corpus's documents.jsonl
+    documents: int
+    chars: int
+
+
+def corpus_name(family: str, level: float) -> str:
+    return BASE if family == BASE else f"{family.lower()}_{level:g}"
+
+
+def _take(documents: Sequence[dict], budget_chars: int) -> list[dict]:
+    taken, total = [], 0
+    for document in documents:
+        if total >= budget_chars:
+            break
+        taken.append(document)
+        total += len(document["text"])
+    return taken
+
+
+def _corrupted(documents: list[dict], family: str, level: float, rng: random.Random,
+               donors: Sequence[dict]) -> list[dict]:
+    chosen = set(rng.sample(range(len(documents)), round(level * len(documents))))
+    result = []
+    for index, document in enumerate(documents):
+        if index not in chosen:
+            result.append({**document, "corruption": None})
+            continue
+        local = random.Random(f"{rng.random()}:{document['id']}")
+        lang = document.get("lang", "en")
+        if family == "CH":
+            donor = donors[local.randrange(len(donors))]
+            text, operator = corrupt_coherence(document["text"], lang, donor["text"], local)
+        else:
+            text, operator = corrupt_readability(document["text"], lang, local)
+        result.append({**document, "text": text, "corruption": operator})
+    return result
+
+
+def _balanced(pools: Mapping[str, Sequence[dict]], rng: random.Random) -> Iterator[dict]:
+    """Pool documents, always from the test set with the fewest characters mixed in so far, so every test set
+    gets an equal share of the characters; a pool that runs out is reshuffled and reused (marked ``pool_pass``)."""
+    orders = {name: rng.sample(list(pool), len(pool)) for name, pool in pools.items() if pool}
+    positions = dict.fromkeys(orders, 0)
+    mixed_chars = dict.fromkeys(orders, 0)
+    while orders:
+        name = min(mixed_chars, key=mixed_chars.__getitem__)
+        order, position = orders[name], positions[name]
+        positions[name] += 1
+        document = order[position % len(order)]
+        mixed_chars[name] += len(document["text"])
+        yield {**document, "pool": name, "pool_pass": position // len(order)}
+
+
+def _similar(base: list[dict], level: float, budget_chars: int, pools: Mapping[str, Sequence[dict]],
+             rng: random.Random) -> list[dict]:
+    mixed = _take(_balanced(pools, rng), round(level * budget_chars)) if level > 0 else []
+    kept = _take(base, budget_chars - sum(len(document["text"]) for document in mixed))
+    combined = [*kept, *mixed]
+    rng.shuffle(combined)
+    return combined
+
+
+def _write(directory: Path, documents: list[dict], family: str, level: float) -> LevelCorpus:
+    directory.mkdir(parents=True, exist_ok=True)
+    with atomic_file(directory / DOCUMENTS_FILE) as handle:
+        for document in documents:
+            handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+    return LevelCorpus(corpus_name(family, level), family, level, directory / DOCUMENTS_FILE, len(documents),
+                       sum(len(document["text"]) for document in documents))
+
+
+def make_levels(
+    base_documents: Sequence[dict],
+    levels: Mapping[str, Sequence[float]],
+    pools: Mapping[str, Sequence[dict]],
+    out_dir: Path,
+    budget_fraction: float = 0.85,
+    seed: int = 0,
+) -> list[LevelCorpus]:
+    """Write ``out_dir/<name>/documents.jsonl`` for the clean base and every (family, level); returns them all."""
+    unknown = set(levels) - set(FAMILIES)
+    if unknown:
+        raise KeyError(f"unknown attribute families {sorted(unknown)}; known: {FAMILIES}")
+    if not base_documents:
+        raise ValueError("make_levels needs a non-empty clean corpus")
+    order = random.Random(seed).sample(list(base_documents), len(base_documents))
+    budget_chars = int(budget_fraction * sum(len(document["text"]) for document in order))
+    base = _take(order, budget_chars)
+    corpora = [_write(out_dir / BASE, [{**document, "corruption": None} for document in base], BASE, 0.0)]
+    donors = order[len(base):] or order  # spliced passages come from outside the corpus where possible
+    for family, family_levels in levels.items():
+        for level in family_levels:
+            if not 0.0 <= level <= 1.0:
+                raise ValueError(f"level {level} of {family} is outside [0, 1]")
+            rng = random.Random(f"{seed}:{family}:{level}")
+            if family == "SIM":
+                documents = _similar(base, level, budget_chars, pools, rng)
+            else:
+                documents = _corrupted(base, family, level, rng, donors)
+            corpora.append(_write(out_dir / corpus_name(family, level), documents, family, level))
+    return corpora

