@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml $(wildcard setup/*.sh)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q -U pip
-	$(VENV)/bin/pip install -q "torch==2.13.0" -e ".[dev]"
+	$(VENV)/bin/pip install -q "torch==2.13.0" -e ".[dev,wandb-report]"
 	for script in setup/*.sh; do [ -e "$$script" ] || continue; PATH="$(abspath $(VENV))/bin:$$PATH" bash "$$script" || exit 1; done
 	touch $@
 

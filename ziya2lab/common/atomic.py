@@ -7,6 +7,7 @@ A kill at any instant leaves the previous version intact.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -64,11 +65,12 @@ def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 2) -> Non
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | Path) -> Iterator[Path]:
+def atomic_directory(path: str | Path, keep_existing: bool = False) -> Iterator[Path]:
     """Yield a temporary directory beside ``path``; on clean exit it becomes ``path`` atomically.
 
     An existing ``path`` is moved aside first and deleted only after the new one is in place, so at every instant
-    one complete version exists under ``path`` or under its ``.old`` sibling.
+    one complete version exists under ``path`` or under its ``.old`` sibling. With ``keep_existing`` (caches keyed
+    by content), a ``path`` that another process published meanwhile wins and this copy is discarded.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +78,15 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     try:
         yield staging
         fsync_tree(staging)
+        if keep_existing:
+            try:
+                os.rename(staging, target)
+            except OSError as error:
+                if error.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not target.exists():
+                    raise
+                shutil.rmtree(staging, ignore_errors=True)
+            fsync_dir(target.parent)
+            return
         old = target.with_name(target.name + ".old")
         if target.exists():
             shutil.rmtree(old, ignore_errors=True)

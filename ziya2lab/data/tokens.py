@@ -119,7 +119,7 @@ def build_token_file(
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     prompt_lengths = np.zeros(len(docs), dtype=np.int32)
     task_ids = np.array([task_index[document.get("task") or ""] for document in docs], dtype=np.int32)
-    with atomic_directory(directory) as staging:
+    with atomic_directory(directory, keep_existing=True) as staging:
         with open(staging / "tokens.bin", "wb") as handle, tqdm(
             total=len(docs), desc=f"tokenising {description}".strip(), unit="doc", mininterval=1.0
         ) as progress:

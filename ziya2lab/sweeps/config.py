@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from ziya2lab.attributes.config import LevelsConfig, RatersConfig
+from ziya2lab.attributes.config import RatersConfig
 from ziya2lab.train.config import LoggerConfig
 
 
@@ -24,7 +24,7 @@ class GridConfig:
     learning-rate schedule.
     """
 
-    models: list[str] = field(default_factory=lambda: ["llama_1m", "llama_3m", "llama_10m"])
+    models: list[str] = field(default_factory=lambda: ["llama_100k", "llama_300k", "llama_1m"])  # 12.5x in N
     seeds: list[int] = field(default_factory=lambda: [0])
     max_tokens: int = 400_000
     branch_fractions: list[float] = field(default_factory=lambda: [0.25, 0.5])
@@ -38,18 +38,36 @@ class GridConfig:
 
 
 @dataclass
+class LevelsConfig:
+    """Each family moves one attribute over ``levels`` (fractions in [0, 1]) at equal corpus size."""
+
+    CH: list[float] = field(default_factory=lambda: [0.2, 0.5, 0.8])  # fraction of documents made incoherent
+    RA: list[float] = field(default_factory=lambda: [0.2, 0.5, 0.8])  # fraction of documents made hard to read
+    SIM: list[float] = field(default_factory=lambda: [0.1, 0.25, 0.5])  # fraction of characters from the pool
+    similarity_target: str = "code"  # whose held-out pool the SIM family mixes in
+    budget_fraction: float = 0.85  # every corpus holds this fraction of the clean base's characters
+
+
+@dataclass
+class FitConfig:
+    bootstrap: int = 100  # resamples of runs for the confidence intervals
+    refine: int = 32  # L-BFGS-B runs from the best grid starts
+    bootstrap_refine: int = 2
+
+
+@dataclass
 class StudyConfig:
     name: str = "default"
     factory_overrides: list[str] = field(default_factory=list)  # overrides of the build_data app (data factory)
-    max_base_documents: int | None = None  # cap on the clean corpus used as the base of every family
-    tokenizer_vocab_size: int = 4096
+    max_base_chars: int | None = 1_500_000  # cap on the clean corpus used as the base of every family
+    tokenizer_vocab_size: int = 2048
     levels: LevelsConfig = field(default_factory=LevelsConfig)
     raters: RatersConfig = field(default_factory=RatersConfig)
     test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news", "qa", "code"])
     grid: GridConfig = field(default_factory=GridConfig)
     workers: int = 2  # trainer runs at once
     threads_per_run: int = 1  # torch threads per run (workers × threads ≈ cores)
-    bootstrap: int = 200  # resamples of runs for the fits' confidence intervals
+    fits: FitConfig = field(default_factory=FitConfig)
     seed: int = 0
 
 

@@ -75,6 +75,6 @@ def cached_small_bpe(
     if (directory / "tokenizer.json").exists():
         return directory
     tokenizer = train_small_bpe(sample, vocab_size=vocab_size)
-    with atomic_directory(directory) as staging:
+    with atomic_directory(directory, keep_existing=True) as staging:
         tokenizer.save_pretrained(staging)
     return directory

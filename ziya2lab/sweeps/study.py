@@ -1,0 +1,159 @@
+"""The end-to-end data-centric scaling study, from real text to fitted laws with intervals and a report.
+
+1. data factory on the embedded corpus → clean bilingual base;  2. held-out test sets with disjoint SIM pools;
+3. CH/RA/SIM families at controlled levels, each corpus rated;  4. one small BPE for every run;
+5. the training grid (model presets × corpora × seeds, WSD branches for several V per run);
+6. ``results.parquet``;  7. Ziya2's law per size and the joint law, bootstrapped over runs;
+8. ``report.md`` with figures;  9. a wandb summary run (offline by default).
+Every stage and run is cached under the study directory, keyed by its settings, so a re-run skips finished work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from ziya2lab.attributes import SimilarityRater, make_levels, rate_corpus
+from ziya2lab.common.atomic import atomic_write_json
+from ziya2lab.common.hashing import hash_texts
+from ziya2lab.data.factory import run_factory
+from ziya2lab.data.readers import MalformedRecord, read_documents
+from ziya2lab.eval.test_sets import build_test_sets, pool_path, read_jsonl
+from ziya2lab.sweeps.analysis import fit_study
+from ziya2lab.sweeps.collect import CORPUS_ATTRIBUTES_FILE
+from ziya2lab.sweeps.compose import compose_app
+from ziya2lab.sweeps.config import StudyAppConfig, StudyConfig
+from ziya2lab.sweeps.grid import grid_specs
+from ziya2lab.sweeps.report import fit_summary, write_report
+from ziya2lab.sweeps.results import write_results
+from ziya2lab.sweeps.runner import run_grid
+from ziya2lab.sweeps.stage import run_stage
+from ziya2lab.sweeps.summary_run import log_summary_run
+from ziya2lab.tokenizer.small_bpe import train_small_bpe
+
+log = logging.getLogger(__name__)
+CORPORA_INDEX = "corpora.json"
+
+
+@dataclass
+class StudyResult:
+    output_dir: Path
+    results: Path
+    report: Path
+    fits: dict[str, Any]
+    failed_runs: list[str]
+
+
+def _container(node: Any) -> Any:
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+
+
+def build_base(study: StudyConfig, directory: Path) -> list[dict]:
+    """The factory's clean corpus, shuffled and capped at ``max_base_chars`` (documents with their language)."""
+    factory = compose_app("build_data", [*study.factory_overrides, f"output_dir={directory}"]).factory
+    result = run_factory(OmegaConf.to_object(factory), directory)
+    documents = [
+        {"id": record["id"], "text": record["text"], "lang": record.get("metadata", {}).get("lang", "en")}
+        for record in read_documents(result.corpus_path)
+        if not isinstance(record, MalformedRecord)
+    ]
+    random.Random(study.seed).shuffle(documents)
+    if study.max_base_chars is None:
+        return documents
+    kept, total = [], 0
+    for document in documents:
+        if total >= study.max_base_chars:
+            break
+        kept.append(document)
+        total += len(document["text"])
+    return kept
+
+
+def build_corpora(study: StudyConfig, base: list[dict], test_sets: dict[str, Path], directory: Path) -> pd.DataFrame:
+    """Every family and level, each rated; the ratings go into ``<corpus>/attributes.json`` for the collector."""
+    target = study.levels.similarity_target
+    if target not in test_sets:
+        raise KeyError(f"study.levels.similarity_target={target!r} is not among study.test_sets {list(test_sets)}")
+    levels = {family: list(getattr(study.levels, family)) for family in ("CH", "RA", "SIM")}
+    corpora = make_levels(base, levels, {target: read_jsonl(pool_path(test_sets[target]))}, directory,
+                          study.levels.budget_fraction, study.seed)
+    similarity = SimilarityRater({name: [doc["text"] for doc in read_jsonl(path)] for name, path in test_sets.items()},
+                                 study.raters.similarity)
+    rows = []
+    for corpus in tqdm(corpora, desc="rating corpora", unit="corpus"):
+        documents = read_jsonl(corpus.path)
+        ratings = rate_corpus(documents, study.raters, similarity)
+        record = {"corpus": corpus.name, "family": corpus.family, "level": corpus.level, **ratings,
+                  "documents": corpus.documents, "chars": corpus.chars}
+        atomic_write_json(corpus.path.parent / CORPUS_ATTRIBUTES_FILE, record)
+        rows.append({key: value for key, value in record.items() if key != "similarity"}
+                    | {f"SIM:{name}": value for name, value in ratings["similarity"].items()}
+                    | {"path": str(corpus.path)})
+    table = pd.DataFrame(rows)
+    atomic_write_json(directory / CORPORA_INDEX, table.to_dict(orient="records"))
+    return table
+
+
+def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
+    if isinstance(cfg, DictConfig):
+        cfg = OmegaConf.to_object(cfg)
+    study, out = cfg.study, Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = _container(OmegaConf.structured(study))
+
+    base = run_stage(out / "factory", {"factory": settings["factory_overrides"], "cap": study.max_base_chars,
+                                       "seed": study.seed},
+                     build=lambda directory: _save_base(build_base(study, directory), directory),
+                     load=_load_base)
+    base_hash = hash_texts(document["text"] for document in base)
+    test_sets = run_stage(out / "test_sets", {"names": study.test_sets},
+                          build=lambda directory: build_test_sets(directory, study.test_sets),
+                          load=lambda directory: {name: directory / f"{name}.jsonl" for name in study.test_sets})
+    corpora = run_stage(out / "corpora", {"base": base_hash, "levels": settings["levels"],
+                                          "raters": settings["raters"], "test_sets": study.test_sets},
+                        build=lambda directory: build_corpora(study, base, test_sets, directory),
+                        load=lambda directory: pd.DataFrame(json.loads((directory / CORPORA_INDEX).read_text())))
+    tokenizer_dir = run_stage(out / "tokenizer", {"base": base_hash, "vocab": study.tokenizer_vocab_size},
+                              build=lambda directory: _train_tokenizer(base, study.tokenizer_vocab_size, directory),
+                              load=lambda directory: directory)
+
+    specs = grid_specs(study.grid, dict(zip(corpora["corpus"], map(Path, corpora["path"]), strict=True)),
+                       test_sets, tokenizer_dir, cfg.logger, group=study.name)
+    outcomes = run_grid(specs, out / "runs", study.workers, study.threads_per_run)
+    table = write_results(out / "runs", out / "results.parquet")
+    table = table[table["run_id"].isin({spec.run_id for spec in specs})]  # runs of older settings stay out
+
+    fits = fit_study(table, study.fits, study.seed)
+    summary = fit_summary(fits, table)
+    atomic_write_json(out / "fits.json", summary)
+    report = write_report(out, table, corpora.drop(columns=["path"]), test_sets, fits, summary, outcomes)
+    log_summary_run(cfg.logger, study.name, out, table, fits)
+    return StudyResult(out, out / "results.parquet", report, summary,
+                       [str(outcome.run_dir) for outcome in outcomes if outcome.status == "failed"])
+
+
+BASE_FILE = "base.jsonl"
+
+
+def _save_base(documents: list[dict], directory: Path) -> list[dict]:
+    with open(directory / BASE_FILE, "w", encoding="utf-8") as handle:
+        for document in documents:
+            handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+    return documents
+
+
+def _load_base(directory: Path) -> list[dict]:
+    return read_jsonl(directory / BASE_FILE)
+
+
+def _train_tokenizer(base: list[dict], vocab_size: int, directory: Path) -> Path:
+    train_small_bpe((document["text"] for document in base), vocab_size=vocab_size).save_pretrained(directory)
+    return directory

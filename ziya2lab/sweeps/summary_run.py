@@ -1,0 +1,33 @@
+"""The study's wandb summary run: the results table, the fit table and the report's figures (offline by default)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from ziya2lab.sweeps.analysis import StudyFit
+from ziya2lab.train.config import LoggerConfig, LoggerKind
+
+
+def log_summary_run(logger: LoggerConfig, group: str, out_dir: Path, table: pd.DataFrame,
+                    fits: Mapping[str, StudyFit]) -> None:
+    if LoggerKind(logger.kind) is LoggerKind.none:
+        return
+    import wandb
+
+    run = wandb.init(project=logger.project, entity=logger.entity, group=group, name=f"{group}-summary",
+                     job_type="study-summary", mode=logger.mode, dir=str(out_dir), tags=[*logger.tags, "summary"])
+    failed = True
+    try:
+        run.log({"results": wandb.Table(dataframe=table.drop(columns=["run_dir"]))})
+        fit_rows = [{"fit": name, "parameter": key, "estimate": value,
+                     "ci_low": study_fit.intervals.get(key, (None, None))[0],
+                     "ci_high": study_fit.intervals.get(key, (None, None))[1]}
+                    for name, study_fit in fits.items() for key, value in study_fit.result.params.items()]
+        run.log({"fits": wandb.Table(dataframe=pd.DataFrame(fit_rows))})
+        run.log({f"figures/{path.stem}": wandb.Image(str(path)) for path in sorted((out_dir / "figures").glob("*.png"))})
+        failed = False
+    finally:
+        run.finish(exit_code=1 if failed else 0)
