@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml $(wildcard setup/*.sh)
 	touch $@
 
 run: install
-	$(PY) experiments/train.py
+	$(PY) experiments/attribute_scaling.py
 
 test: install
 	$(VENV)/bin/ruff check .

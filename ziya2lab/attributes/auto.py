@@ -64,7 +64,9 @@ class AutoReadabilityRater:
                 text = docs[index]["text"]
                 doc_units = lm_units(text, lang)
 
-                def gains(paragraph: str, lang: str = lang, doc_units: list[str] = doc_units) -> list[float]:
+                def gains(
+                    paragraph: str, lang: str = lang, doc_units: list[str] = doc_units, model=model
+                ) -> list[float]:
                     return model.reorder_gains(lm_units(paragraph, lang), doc_units)
 
                 events = error_events(text, lang, self.cfg, gains if model is not None else None)

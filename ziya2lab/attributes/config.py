@@ -80,10 +80,10 @@ class SimilarityConfig:
     model_path: str = ""  # for sentence_transformers: a local directory
     zh_backend: str = "tfidf"  # MiniLM is English-only: Chinese test sets use this back-end instead
     aggregation: str = "pairs"  # pairs = mean over all (doc, test item) pairs | centroid = cosine of the means
-    max_chars: int = 1000  # text is cut to this many characters before embedding (MiniLM reads 128 tokens)
+    max_chars: int = 5000  # text is cut to this many characters before embedding (MiniLM reads 128 tokens)
     batch_size: int = 64
-    tfidf_ngram_min: int = 1
-    tfidf_ngram_max: int = 3
+    tfidf_ngram_min: int = 1  # n-grams of tokens: identifiers/words, single CJK characters, punctuation marks
+    tfidf_ngram_max: int = 1
     tfidf_max_features: int = 2**18
     cache: bool = True
 

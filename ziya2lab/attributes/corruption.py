@@ -25,7 +25,7 @@ def _junk_line_en(rng: random.Random) -> str:
         (
             f"Hello and welcome to {domain}! Click here for today's special offer.",
             f"Home | News | Products | About Us | Contact Us | {brand}",
-            f"Name: ____ Email: ____ Phone: ____ Message: ____ [Submit]",
+            "Name: ____ Email: ____ Phone: ____ Message: ____ [Submit]",
             f"© {rng.randint(2005, 2024)} {brand} Inc. All rights reserved. Privacy Policy | Terms of Use",
             f"Buy now and get {rng.randint(10, 70)}% off with promo code {brand.upper()}{rng.randint(10, 99)}!",
             f"Call now: +1 {rng.randint(200, 999)}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)} "

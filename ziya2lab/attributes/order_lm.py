@@ -9,6 +9,7 @@ in-domain clean documents dominate the counts because corrupted ones are a minor
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ class LeaveOneOutBigrams:
         self.bigrams: Counter = Counter()
         for units in docs_units:
             self.unigrams.update(units)
-            self.bigrams.update(zip(units, units[1:], strict=False))
+            self.bigrams.update(itertools.pairwise(units))
         self.followers: Counter = Counter(left for left, _right in self.bigrams)
         self.total = sum(self.unigrams.values())
         self.vocabulary = len(self.unigrams) + 1
@@ -32,7 +33,7 @@ class LeaveOneOutBigrams:
     def reorder_gains(self, units: Sequence[str], document_units: Sequence[str]) -> list[float]:
         """Reorder gain of every adjacent pair (units[i], units[i+1]), with ``document_units`` left out."""
         own_uni = Counter(document_units)
-        own_bi = Counter(zip(document_units, document_units[1:], strict=False))
+        own_bi = Counter(itertools.pairwise(document_units))
         own_followers = Counter(left for left, _right in own_bi)
 
         def logprob(left: str | None, right: str) -> float:

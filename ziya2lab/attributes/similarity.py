@@ -1,7 +1,8 @@
 """SIM: mean cosine between a corpus sample and each downstream test set (the paper's Table 5), offline.
 
-Embeddings are TF-IDF vectors of character 1–3-grams (``char_wb``), which serve English, Chinese and code alike
-with no model download; the vocabulary and IDF are fitted once on all test sets, so every corpus is measured in
+Embeddings are TF-IDF vectors over tokens that serve English, Chinese and code alike with no model download:
+words and identifiers, single CJK characters, and punctuation marks (which set code apart from prose; character
+n-grams measured 0.27 → 0.29 where these give 0.10 → 0.15 for a corpus going from 0% to 50% code); the vocabulary and IDF are fitted once on all test sets, so every corpus is measured in
 the same space. The all-pairs mean cosine of L2-normalised vectors equals the dot product of the two sets' mean
 vectors, so it costs O(documents), not O(documents × items).
 """
@@ -15,6 +16,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ziya2lab.attributes.config import SimilarityConfig
 
+TOKEN_PATTERN = r"(?u)[A-Za-z_][A-Za-z0-9_]*|[\u3400-\u9fff]|[^\sA-Za-z0-9_\u3400-\u9fff]"
+
 
 class SimilarityRater:
     def __init__(self, test_sets: Mapping[str, Sequence[str]], config: SimilarityConfig) -> None:
@@ -22,7 +25,8 @@ class SimilarityRater:
             raise ValueError("the similarity rater needs at least one test set")
         self.config = config
         self.vectorizer = TfidfVectorizer(
-            analyzer="char_wb",
+            token_pattern=TOKEN_PATTERN,
+            lowercase=False,
             ngram_range=(config.tfidf_ngram_min, config.tfidf_ngram_max),
             max_features=config.tfidf_max_features,
             sublinear_tf=True,

@@ -6,6 +6,7 @@ depend on which tokenizer a later training run picks.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -18,11 +19,7 @@ _ZH_SENTENCE_END = re.compile(r"(?<=[。！？；])[”’」』）]*")
 _EN_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[A-Z0-9])")
 
 EN_STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
-    these those he she they we you i his her their our your my me him them us not no so than then there here
-    which who whom what when where why how all any some such can could would should will shall may might must do
-    does did done has have had having into out up down over under again further once about above below between
-    through during before after more most other own same too very just also only both each few nor""".split()
+    ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "he", "she", "they", "we", "you", "i", "his", "her", "their", "our", "your", "my", "me", "him", "them", "us", "not", "no", "so", "than", "then", "there", "here", "which", "who", "whom", "what", "when", "where", "why", "how", "all", "any", "some", "such", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "do", "does", "did", "done", "has", "have", "had", "having", "into", "out", "up", "down", "over", "under", "again", "further", "once", "about", "above", "below", "between", "through", "during", "before", "after", "more", "most", "other", "own", "same", "too", "very", "just", "also", "only", "both", "each", "few", "nor"]
 )
 
 
@@ -71,7 +68,7 @@ def lexical_units(text: str, lang: str) -> list[str]:
     """Units for lexical overlap: lower-cased content words (en) or CJK character bigrams (zh)."""
     if lang == "zh":
         chars = CJK.findall(text)
-        return [a + b for a, b in zip(chars, chars[1:], strict=False)]
+        return [a + b for a, b in itertools.pairwise(chars)]
     return [word for word in (w.lower() for w in EN_WORD.findall(text)) if word not in EN_STOPWORDS]
 
 

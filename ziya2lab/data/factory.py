@@ -20,7 +20,14 @@ from datatrove.pipeline.writers import JsonlWriter
 
 from ziya2lab.common.atomic import atomic_file, atomic_write_json
 from ziya2lab.data.config import FactoryConfig
-from ziya2lab.data.steps import Deduplicate, LanguageFilter, PerplexityFilter, Preprocess, QualityRules, SourceReader
+from ziya2lab.data.steps import (
+    Deduplicate,
+    LanguageFilter,
+    PerplexityFilter,
+    Preprocess,
+    QualityRules,
+    SourceReader,
+)
 
 FILTER_STEPS = ("language", "perplexity", "rules", "dedup")
 RUBRIC = ("coherence", "readability", "toxic")  # the paper's Fig. 8 labels: 1 = has the problem

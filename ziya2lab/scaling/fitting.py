@@ -97,7 +97,7 @@ def _minimise(law: Law, start: np.ndarray, data: dict[str, torch.Tensor], log_lo
         return float(value.detach()), gradient.numpy()
 
     result = minimize(value_and_gradient, start, jac=True, method="L-BFGS-B", bounds=law.bounds(),
-                      options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10})
+                      options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-9})
     gradient_norm = float(np.linalg.norm(value_and_gradient(result.x)[1]))
     return StartResult(start.tolist(), result.x.tolist(), float(result.fun), bool(result.success),
                        gradient_norm, str(result.message))
@@ -120,6 +120,7 @@ class FitResult:
     converged: bool
     starts: list[StartResult]
     delta: float
+    ranked_starts: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # grid starts, best score first
     warnings: list[str] = field(default_factory=list)
     bootstrap_samples: pd.DataFrame | None = None
 
@@ -142,21 +143,19 @@ class FitResult:
                   refine: int = 4) -> dict[str, tuple[float, float]]:
         """Percentile intervals from ``n`` refits on resampled *runs* (the table's run column, else rows).
 
-        Each refit starts from the full fit's optimum and the ``refine`` best grid starts on the resample, so a
-        resample whose optimum moved far is still found.
+        Each refit starts from the full fit's optimum and from the ``refine`` grid starts that scored best on the
+        full data, so a resample whose optimum moved away is still found without re-scoring the whole grid.
         """
         rng = np.random.default_rng(seed)
         unit = unit or next((column for column in RUN_COLUMNS if column in self.table), None)
         groups = self.table.groupby(unit).indices if unit else {i: [i] for i in range(len(self.table))}
         members = list(groups.values())
-        grid = self.law.starts(self._grid)
         samples = []
         for _ in range(n):
             chosen = rng.integers(0, len(members), size=len(members))
             resample = self.table.iloc[np.concatenate([members[i] for i in chosen])]
             data, log_loss = _tensors(resample, self.law)
-            scores = score_starts(self.law, grid, data, log_loss, self.delta)
-            starts = [self.theta, *grid[np.argsort(scores)[:refine]]]
+            starts = [self.theta, *self.ranked_starts[:refine]]
             best = _best([_minimise(self.law, np.asarray(start), data, log_loss, self.delta) for start in starts])
             samples.append(self.law.report(np.array(best.theta)))
         self.bootstrap_samples = pd.DataFrame(samples)
@@ -202,8 +201,6 @@ class FitResult:
             "bootstrap": None if self.bootstrap_samples is None else self.bootstrap_samples.to_dict(orient="list"),
         }
 
-    _grid: dict | None = None
-
 
 def _to_theta(law: Law, reported: dict[str, float]) -> np.ndarray:
     return np.array([np.log(reported[name.removeprefix("log_")]) if name in law.log_params else reported[name]
@@ -219,9 +216,9 @@ def identifiability_warnings(law: Law, table: pd.DataFrame, theta: np.ndarray) -
     for column in ("CH", "RA", "SIM"):
         if column in law.columns and table[column].nunique() < 2:
             messages.append(f"{column} is constant across the data: its coefficient is not identifiable")
-    if all(column in table for column in ("CH", "RA")) and "CH" in law.columns and table["CH"].nunique() > 1:
-        if abs(np.corrcoef(table["CH"], table["RA"])[0, 1]) > 0.95:
-            messages.append("CH and RA are confounded (|correlation| > 0.95): their coefficients trade off")
+    varying = "CH" in law.columns and table["CH"].nunique() > 1 and table["RA"].nunique() > 1
+    if varying and abs(np.corrcoef(table["CH"], table["RA"])[0, 1]) > 0.95:
+        messages.append("CH and RA are confounded (|correlation| > 0.95): their coefficients trade off")
     for name, value, (lower, _) in zip(law.params, theta, law.bounds(), strict=True):
         if lower is not None and abs(value - lower) < 1e-8:
             messages.append(f"{name} is at its bound {lower}")
@@ -238,11 +235,10 @@ def fit(table: pd.DataFrame, law: str = "chinchilla", grid: dict | None = None, 
     data, log_loss = _tensors(table, model)
     starts = model.starts(grid)
     scores = score_starts(model, starts, data, log_loss, delta)
-    chosen = starts if refine is None else starts[np.argsort(scores)[:refine]]
+    ranked = starts[np.argsort(scores, kind="stable")]
+    chosen = ranked if refine is None else ranked[:refine]
     results = [_minimise(model, start, data, log_loss, delta) for start in chosen]
     best = _best(results)
     theta = np.array(best.theta)
-    result = FitResult(model, table, theta, best.objective, best.converged, results, delta,
-                       identifiability_warnings(model, table, theta))
-    result._grid = grid
-    return result
+    return FitResult(model, table, theta, best.objective, best.converged, results, delta, ranked[:64],
+                     identifiability_warnings(model, table, theta))

@@ -26,7 +26,7 @@ class GridConfig:
 
     models: list[str] = field(default_factory=lambda: ["llama_100k", "llama_300k", "llama_1m"])  # 12.5x in N
     seeds: list[int] = field(default_factory=lambda: [0])
-    max_tokens: int = 400_000
+    max_tokens: int = 200_000
     branch_fractions: list[float] = field(default_factory=lambda: [0.25, 0.5])
     wsd_decay_ratio: float = 0.2
     seq_len: int = 128

@@ -25,7 +25,13 @@ from accelerate.utils import DistributedType, set_seed
 from omegaconf import DictConfig, OmegaConf
 
 from ziya2lab.common.atomic import atomic_directory, atomic_write_json, atomic_write_text
-from ziya2lab.data.tokens import IGNORE_INDEX, UnsupervisedWindows, WindowMixture, collate, global_batch_indices
+from ziya2lab.data.tokens import (
+    IGNORE_INDEX,
+    UnsupervisedWindows,
+    WindowMixture,
+    collate,
+    global_batch_indices,
+)
 from ziya2lab.model import Llama, LlamaConfig, accounting
 from ziya2lab.train.checkpoint import (
     latest_checkpoint,

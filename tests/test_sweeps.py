@@ -1,0 +1,85 @@
+"""Hydra multirun of the real trainer over two tiny configs, then collect and fit (lightning-hydra-template style)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ziya2lab.common.paths import repo_root
+from ziya2lab.data.sources import iter_source
+from ziya2lab.scaling import fit
+from ziya2lab.sweeps.collect import RESULT_COLUMNS, collect
+from ziya2lab.sweeps.config import StudyConfig
+from ziya2lab.sweeps.grid import grid_specs, run_overrides
+from ziya2lab.train.config import LoggerConfig
+
+ROOT = repo_root()
+
+
+def test_sweep_file_matches_the_study_grid() -> None:
+    sweep = yaml.safe_load((ROOT / "sweeps" / "attribute_grid.yaml").read_text())
+    study = StudyConfig()
+    assert sweep["hydra"]["sweeper"]["params"]["model"].split(",") == list(study.grid.models)
+    for override in run_overrides(study.grid):
+        key, value = override.split("=", 1)
+        section, name = key.split(".", 1)
+        assert str(sweep[section][name]).replace(" ", "") == value, override
+    corpora = sweep["hydra"]["sweeper"]["params"]["data.components.0.sources.0.path"].split(",")
+    assert len(corpora) == 1 + sum(len(getattr(study.levels, family)) for family in ("CH", "RA", "SIM"))
+    assert set(sweep["data"]["eval_sets"]) == set(study.test_sets)
+
+
+def test_grid_run_ids_change_with_any_setting(tmp_path: Path) -> None:
+    study = StudyConfig()
+    corpora = {"base": tmp_path / "base.jsonl", "ch_0.2": tmp_path / "ch.jsonl"}
+    specs = grid_specs(study.grid, corpora, {"en_prose": tmp_path / "t.jsonl"}, tmp_path, LoggerConfig(), "g")
+    assert len({spec.run_id for spec in specs}) == len(study.grid.models) * 2
+    study.grid.lr = 1e-3
+    changed = grid_specs(study.grid, corpora, {"en_prose": tmp_path / "t.jsonl"}, tmp_path, LoggerConfig(), "g")
+    assert {spec.run_id for spec in specs}.isdisjoint({spec.run_id for spec in changed})
+
+
+def _corpus(directory: Path, source: str, coherence: float) -> Path:
+    directory.mkdir(parents=True)
+    with open(directory / "documents.jsonl", "w", encoding="utf-8") as handle:
+        for document in iter_source(source, split="train", limit=60):
+            handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+    attributes = {"corpus": directory.name, "family": "CH", "level": 1 - coherence, "coherence": coherence,
+                  "readability": 0.9, "similarity": {"en_prose": 0.1 + coherence / 10, "zh_news": 0.05}}
+    (directory / "attributes.json").write_text(json.dumps(attributes))
+    return directory / "documents.jsonl"
+
+
+@pytest.mark.slow
+def test_multirun_then_collect_then_fit(tmp_path: Path) -> None:
+    first = _corpus(tmp_path / "corpora" / "news", "lee_news", 0.9)
+    second = _corpus(tmp_path / "corpora" / "brown", "brown", 0.6)
+    sweep_dir = tmp_path / "multirun"
+    command = [
+        sys.executable, str(ROOT / "experiments" / "train.py"), "-m",
+        "hydra/launcher=parallel", f"hydra.sweep.dir={sweep_dir}",
+        "model=llama_100k", "data=files", f"data.components.0.sources.0.path={first},{second}",
+        "tokenizer.vocab_size=400", "tokenizer.max_train_chars=60000",
+        "train.seq_len=64", "train.batch_size=4", "train.max_steps=24", "train.schedule=wsd",
+        "train.wsd_branch_at_tokens=[512,1024]", "train.eval_every_steps=24", "train.ckpt_every_steps=12",
+        "train.threads=1", "data.eval_max_windows=2", "logger=wandb",
+    ]
+    process = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+
+    table = collect(sweep_dir)
+    assert list(table.columns) == RESULT_COLUMNS
+    assert table["run_id"].nunique() == 2 and set(table["point"]) == {"branch@512", "branch@1024", "final"}
+    assert len(table) == 2 * 3 * 2  # runs x volumes x test sets
+    assert set(table["corpus"]) == {"news", "brown"} and set(table["model"]) == {"llama_100k"}
+    assert sorted(table["CH"].unique()) == [0.6, 0.9]
+    assert list((sweep_dir / "0").glob("wandb/offline-run-*")), "every run is logged to wandb (offline)"
+
+    for run_id, rows in table.groupby("run_id"):
+        result = fit(rows.groupby("V", as_index=False)["loss"].mean(), "power", refine=8)
+        assert result.converged and result.params["beta"] >= 0, run_id

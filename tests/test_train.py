@@ -1,0 +1,72 @@
+"""The trainer: the default run, its run directory, and exact resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import transformers
+
+from ziya2lab.common.paths import repo_root
+
+TRAIN = str(repo_root() / "experiments" / "train.py")
+TINY = ["model=llama_100k", "tokenizer.vocab_size=400", "tokenizer.max_train_chars=60000", "train.seq_len=64",
+        "train.batch_size=4", "data.eval_max_windows=2", "logger=none", "train.threads=1"]
+
+
+def _train(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, TRAIN, f"hydra.run.dir={run_dir}", *TINY, *overrides],
+                          capture_output=True, text=True, cwd=repo_root(), timeout=600)
+
+
+def _metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_run_directory_holds_every_record(tmp_path: Path) -> None:
+    process = _train(tmp_path, "train.max_steps=20", "train.log_every_steps=5", "train.eval_every_steps=10")
+    assert process.returncode == 0, process.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["steps"] == 20
+    assert set(summary["eval"]) == {"zh_news", "en_prose"} and summary["parameters_non_embedding"] == 99136
+    records = _metrics(tmp_path)
+    assert {"step", "tokens", "loss", "lr", "tokens_per_s", "mfu"} <= set(records[-1])
+    assert any("eval/zh_news" in record for record in records)
+    model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "final")
+    assert model.config.vocab_size == 400
+
+
+@pytest.mark.slow
+def test_unknown_key_fails_naming_it(tmp_path: Path) -> None:
+    process = _train(tmp_path, "train.max_stepz=3")
+    assert process.returncode != 0 and "max_stepz" in process.stderr
+
+
+@pytest.mark.slow
+def test_killed_and_resumed_run_reproduces_the_uninterrupted_one(tmp_path: Path) -> None:
+    """SIGKILL mid-run (after a checkpoint), resume with train.resume=auto: every logged loss is identical."""
+    common = ["train.max_steps=30", "train.log_every_steps=1", "train.eval_every_steps=30", "train.ckpt_every_steps=5"]
+    whole = _train(tmp_path / "whole", *common)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    split = tmp_path / "split"
+    process = subprocess.Popen([sys.executable, TRAIN, f"hydra.run.dir={split}", *TINY, *common],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=repo_root())
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if (split / "metrics.jsonl").exists() and len(_metrics(split)) >= 12:
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    process.wait()
+    assert not (split / "summary.json").exists(), "the run finished before it could be killed"
+    resumed = _train(split, *common)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    whole_losses = [(r["step"], r["loss"]) for r in _metrics(tmp_path / "whole") if "loss" in r]
+    split_losses = [(r["step"], r["loss"]) for r in _metrics(split) if "loss" in r]
+    assert split_losses == whole_losses
