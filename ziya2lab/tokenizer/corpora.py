@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 from ziya2lab.common.atomic import atomic_file
+from ziya2lab.tokenizer.cjk import CJK_IDEOGRAPH
+
+LEXICON_NAMES = ("jieba",)
 
 
 def iter_source_texts(name: str, split: str, limit: int | None = None) -> Iterator[str]:
@@ -54,3 +58,21 @@ def write_source_jsonl(name: str, split: str, path: str | Path, limit: int | Non
         for text in iter_source_texts(name, split, limit):
             handle.write(json.dumps({"text": text, "source": name, "split": split}, ensure_ascii=False) + "\n")
     return path
+
+
+def lexicon_char_counts(name: str) -> Counter[str]:
+    """Character counts implied by a word-frequency lexicon: each word's frequency credited to its characters."""
+    if name != "jieba":
+        raise KeyError(f"unknown lexicon {name!r} (lexicon_sources); known: {', '.join(LEXICON_NAMES)}")
+    import jieba
+
+    path = Path(jieba.__file__).parent / "dict.txt"
+    counts: Counter[str] = Counter()
+    with open(path, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            fields = line.split()
+            if len(fields) < 2 or not fields[1].isdigit():
+                raise ValueError(f"{path}:{line_number}: expected 'word frequency [tag]'")
+            for char in CJK_IDEOGRAPH.findall(fields[0]):
+                counts[char] += int(fields[1])
+    return counts

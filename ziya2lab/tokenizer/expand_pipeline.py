@@ -16,9 +16,15 @@ from tqdm.auto import tqdm
 from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.tokenizer.cjk import CJK_IDEOGRAPH
 from ziya2lab.tokenizer.config import ExpandTokenizerConfig, SourceWeighting
-from ziya2lab.tokenizer.corpora import iter_file_texts, iter_source_texts, write_source_jsonl
+from ziya2lab.tokenizer.corpora import (
+    iter_file_texts,
+    iter_source_texts,
+    lexicon_char_counts,
+    write_source_jsonl,
+)
 from ziya2lab.tokenizer.efficiency import EncodingStats, compare_encodings, efficiency_gain, encoding_stats
 from ziya2lab.tokenizer.expand import Expansion, build_expansion, combine_counts
+from ziya2lab.tokenizer.init_experiment import compare_initialisations
 from ziya2lab.tokenizer.llama2 import llama2_tokenizer_dir
 from ziya2lab.tokenizer.spm_io import (
     load_hf_tokenizer,
@@ -86,6 +92,7 @@ def run_expand_tokenizer(cfg: ExpandTokenizerConfig, output_dir: str | Path) -> 
 
     weighted = cfg.source_weighting is SourceWeighting.frequency
     per_source, token_frequencies = count_corpora(_counting_corpora(cfg), base.encode if weighted else None)
+    per_source.update({f"lexicon:{name}": lexicon_char_counts(name) for name in cfg.lexicon_sources})
     char_counts: Counter[str] = sum(per_source.values(), Counter())
     expanded_proto, expansion = build_expansion(
         base_proto,
@@ -107,8 +114,12 @@ def run_expand_tokenizer(cfg: ExpandTokenizerConfig, output_dir: str | Path) -> 
         "num_new_tokens": cfg.num_new_tokens,
         "pad_to_multiple": cfg.pad_to_multiple,
         "count_weighting": cfg.count_weighting.value,
+        "corpus_sources": list(cfg.corpus_sources),
+        "lexicon_sources": list(cfg.lexicon_sources),
         "source_weighting": cfg.source_weighting.value,
     }
+    if cfg.init_experiment.enabled:
+        report["init_experiment"] = compare_initialisations(cfg.init_experiment, base_dir, tokenizer_dir)
     atomic_write_json(output_dir / REPORT_FILE, report)
     plot_efficiency(report, output_dir / PLOT_FILE)
     return report
