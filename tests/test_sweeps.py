@@ -44,6 +44,16 @@ def test_grid_run_ids_change_with_any_setting(tmp_path: Path) -> None:
     assert {spec.run_id for spec in specs}.isdisjoint({spec.run_id for spec in changed})
 
 
+def test_offline_wandb_report_lists_what_it_would_publish_and_what_to_sync(tmp_path: Path) -> None:
+    from ziya2lab.sweeps.wandb_report import ReportPlan, describe
+
+    for name in ("a", "b"):
+        (tmp_path / name / "wandb" / f"offline-run-2026-{name}").mkdir(parents=True)
+    text = describe(ReportPlan("proj", "team", "title", "default", ["en_prose", "code"]), tmp_path)
+    assert "team/proj" in text and "eval/code" in text and "2 offline wandb runs" in text
+    assert "nothing was published" in text
+
+
 def _corpus(directory: Path, source: str, coherence: float) -> Path:
     directory.mkdir(parents=True)
     with open(directory / "documents.jsonl", "w", encoding="utf-8") as handle:

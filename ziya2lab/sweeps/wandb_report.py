@@ -41,8 +41,8 @@ def describe(plan: ReportPlan, root: Path | None) -> str:
     ]
     if root is not None:
         runs = offline_runs(root)
-        lines.append(f"{len(runs)} offline wandb runs under {root}. To publish: ")
-        lines.append(f"  wandb sync --sync-all {root}  (or wandb sync <dir> for each) and then, with WANDB_MODE=online,")
+        lines.append(f"{len(runs)} offline wandb runs under {root}. To publish, upload them:")
+        lines.append(f"  wandb sync {root}/**/wandb/offline-run-*   and then, with WANDB_MODE=online,")
     else:
         lines.append("To publish: wandb sync the runs' offline directories, then with WANDB_MODE=online,")
     lines.append("  python experiments/wandb_report.py logger.mode=online")
