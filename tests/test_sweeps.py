@@ -54,6 +54,17 @@ def test_offline_wandb_report_lists_what_it_would_publish_and_what_to_sync(tmp_p
     assert "nothing was published" in text
 
 
+def test_ordering_verdict_reads_the_intervals() -> None:
+    from ziya2lab.sweeps.analysis import ordering_verdict
+
+    paper_like = ordering_verdict({"CH": (1.0, 0.8, 1.2), "RA": (1.1, 0.9, 1.3), "SIM": (0.1, 0.05, 0.2)})
+    assert paper_like["holds"] and paper_like["ratio_min_ab_over_c"] == 10.0
+    overlapping = ordering_verdict({"CH": (1.0, 0.1, 1.2), "RA": (1.1, 0.9, 1.3), "SIM": (0.5, 0.05, 0.6)})
+    assert not overlapping["holds"] and "cannot tell" in overlapping["statement"]
+    reversed_ = ordering_verdict({"CH": (0.0, 0.0, 0.0), "RA": (0.5, 0.4, 0.6), "SIM": (2.0, 1.9, 2.3)})
+    assert not reversed_["holds"] and "SIM > RA" in reversed_["statement"] and "CH shows no" in reversed_["statement"]
+
+
 def _corpus(directory: Path, source: str, coherence: float) -> Path:
     directory.mkdir(parents=True)
     with open(directory / "documents.jsonl", "w", encoding="utf-8") as handle:

@@ -132,6 +132,10 @@ def ordering_verdict(coefficients: dict[str, tuple[float, float, float]]) -> dic
         strength = ("the point estimates rank SIM last, but the intervals overlap SIM's, so the data cannot "
                     "tell them apart")
     else:
-        strength = f"it does not hold: the estimates rank {' > '.join(ranked)}"
+        null = [attribute for attribute in ATTRIBUTES if coefficients[attribute][2] <= 0]
+        ranked_text = " > ".join(attribute for attribute in ranked if attribute not in null)
+        strength = f"it does not hold: the estimates rank {ranked_text}" + (
+            f", and {' and '.join(null)} {'shows' if len(null) == 1 else 'show'} no measurable effect "
+            "(coefficient and interval at 0)" if null else "")
     return {"holds": holds, "ch_ra_overlap": overlap, "both_above_sim": above, "ratio_min_ab_over_c": ratio,
             "ranking": ranked, "statement": strength}
