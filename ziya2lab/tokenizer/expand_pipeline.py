@@ -16,12 +16,7 @@ from tqdm.auto import tqdm
 from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.tokenizer.cjk import CJK_IDEOGRAPH
 from ziya2lab.tokenizer.config import ExpandTokenizerConfig, SourceWeighting
-from ziya2lab.tokenizer.corpora import (
-    iter_file_texts,
-    iter_source_texts,
-    lexicon_char_counts,
-    write_source_jsonl,
-)
+from ziya2lab.tokenizer.corpora import iter_file_texts, iter_source_texts, write_source_jsonl
 from ziya2lab.tokenizer.efficiency import EncodingStats, compare_encodings, efficiency_gain, encoding_stats
 from ziya2lab.tokenizer.expand import Expansion, build_expansion, combine_counts
 from ziya2lab.tokenizer.init_experiment import compare_initialisations
@@ -92,7 +87,6 @@ def run_expand_tokenizer(cfg: ExpandTokenizerConfig, output_dir: str | Path) -> 
 
     weighted = cfg.source_weighting is SourceWeighting.frequency
     per_source, token_frequencies = count_corpora(_counting_corpora(cfg), base.encode if weighted else None)
-    per_source.update({f"lexicon:{name}": lexicon_char_counts(name) for name in cfg.lexicon_sources})
     char_counts: Counter[str] = sum(per_source.values(), Counter())
     expanded_proto, expansion = build_expansion(
         base_proto,
@@ -115,7 +109,6 @@ def run_expand_tokenizer(cfg: ExpandTokenizerConfig, output_dir: str | Path) -> 
         "pad_to_multiple": cfg.pad_to_multiple,
         "count_weighting": cfg.count_weighting.value,
         "corpus_sources": list(cfg.corpus_sources),
-        "lexicon_sources": list(cfg.lexicon_sources),
         "source_weighting": cfg.source_weighting.value,
     }
     if cfg.init_experiment.enabled:
@@ -166,6 +159,8 @@ def evaluate_expansion(
         "efficiency_gain_zh": zh["efficiency_gain"],
         "bytes_per_token_en_before": corpora["en"]["before"]["bytes_per_token"],
         "bytes_per_token_en_after": corpora["en"]["after"]["bytes_per_token"],
+        "efficiency_gain_en": corpora["en"]["efficiency_gain"],
+        "zh_chars_per_cjk_char": zh["before"]["chars"] / zh["before"]["cjk_chars"],
         "added_tokens": len(expansion.tokens),
         "padding_tokens": len(expansion.padding_pieces),
         "base_vocab_size": expansion.base_vocab_size,

@@ -10,7 +10,6 @@ base tokenization is given as nats per UTF-8 byte, the unit all three share.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -48,19 +47,22 @@ def _interleave(first: list[str], second: list[str]) -> list[str]:
 
 
 @torch.no_grad()
-def summed_loss(model: Any, stream: torch.Tensor, seq_len: int) -> tuple[float, int]:
-    """Total next-token cross-entropy (nats) and number of predicted tokens over consecutive windows."""
+def token_losses(model: Any, stream: torch.Tensor, seq_len: int, batch_size: int = 32) -> torch.Tensor:
+    """Next-token cross-entropy (nats) of every token after the first of each window of ``seq_len + 1``."""
     model.eval()
-    total, count = 0.0, 0
-    for start in range(0, len(stream) - 1, seq_len):
-        window = stream[start : start + seq_len + 1]
-        if len(window) < 2:
-            break
-        out = model(window[None, :-1], targets=window[None, 1:])
-        predicted = len(window) - 1
-        total += float(out.loss) * predicted
-        count += predicted
-    return total, count
+    windows = [stream[start : start + seq_len + 1] for start in range(0, len(stream) - 1, seq_len)]
+    losses = []
+    for first in range(0, len(windows), batch_size):
+        batch = windows[first : first + batch_size]
+        width = max(len(window) for window in batch)
+        padded = torch.full((len(batch), width), -100, dtype=torch.long)
+        for row, window in enumerate(batch):
+            padded[row, : len(window)] = window
+        logits = model(padded[:, :-1].clamp(min=0)).logits.float()
+        targets = padded[:, 1:]
+        per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+        losses.append(per_token[targets != -100])
+    return torch.cat(losses)
 
 
 def train_base_model(cfg: InitExperimentConfig, stream: torch.Tensor, vocab_size: int) -> Any:
@@ -98,10 +100,37 @@ def train_base_model(cfg: InitExperimentConfig, stream: torch.Tensor, vocab_size
     return model
 
 
+def _source_frequency_weights(expansion: Expansion, train_stream: torch.Tensor) -> list[list[float]]:
+    """Per new token, how often each of its source tokens occurs in the training stream (+1, never zero)."""
+    frequencies = torch.bincount(train_stream, minlength=expansion.base_vocab_size)
+    return [[float(frequencies[source]) + 1.0 for source in sources] for sources in expansion.source_ids()]
+
+
+def _expanded(model: Any, expansion: Expansion, init: str, train_stream: torch.Tensor, seed: int) -> Any:
+    """A copy of ``model`` grown to the expanded vocabulary with the named initialisation of the new rows."""
+    torch.manual_seed(seed)
+    candidate = copy.deepcopy(model)
+    if init == "random":
+        candidate.resize_token_embeddings(expansion.vocab_size)
+        return candidate
+    weights = _source_frequency_weights(expansion, train_stream) if init == "frequency" else None
+    candidate.resize_token_embeddings(expansion.vocab_size, expansion.source_ids(), weights)
+    if init == "mean_input_only":
+        # Output rows back to the random init: an averaged output row inherits the lead byte's logit, so every
+        # new character with that lead byte competes for the same probability mass.
+        with torch.no_grad():
+            new_rows = candidate.lm_head.weight[expansion.base_vocab_size :]
+            new_rows.normal_(mean=0.0, std=candidate.config.initializer_range)
+    return candidate
+
+
+INITIALISATIONS = ("mean", "frequency", "mean_input_only", "random")
+
+
 def compare_initialisations(
     cfg: InitExperimentConfig, base_dir: str | Path, expanded_dir: str | Path
 ) -> dict[str, Any]:
-    """Initial held-out Chinese loss of the expanded model under averaged vs random new-token init."""
+    """Initial held-out Chinese loss of the expanded model under each new-token initialisation."""
     base, expanded = load_sentencepiece(base_dir), load_sentencepiece(expanded_dir)
     expansion = Expansion.load(expanded_dir)
     zh_train = list(_texts_up_to(iter_source_texts(cfg.zh_source, "train"), cfg.train_chars_per_language))
@@ -111,31 +140,42 @@ def compare_initialisations(
 
     train_stream = _token_stream(base.encode, _interleave(zh_train, en_train), base.eos_id())
     model = train_base_model(cfg, train_stream, base.get_piece_size())
-    base_total, base_count = summed_loss(model, _token_stream(base.encode, zh_eval, base.eos_id()), cfg.seq_len)
+    base_losses = token_losses(model, _token_stream(base.encode, zh_eval, base.eos_id()), cfg.seq_len)
     expanded_stream = _token_stream(expanded.encode, zh_eval, expanded.eos_id())
-    new_token_share = float((expanded_stream >= expansion.base_vocab_size).float().mean())
+    targets = torch.cat(
+        [
+            expanded_stream[start + 1 : start + cfg.seq_len + 1]
+            for start in range(0, len(expanded_stream) - 1, cfg.seq_len)
+        ]
+    )
+    is_new = targets >= expansion.base_vocab_size
 
     results: dict[str, Any] = {
-        "base_tokenizer": {"loss_per_token": base_total / base_count, "nats_per_byte": base_total / eval_bytes}
+        "base_tokenizer": {
+            "loss_per_token": float(base_losses.mean()),
+            "nats_per_byte": float(base_losses.sum()) / eval_bytes,
+        }
     }
-    for name, sources, weights in (
-        ("averaged", expansion.source_ids(), expansion.source_weights()),
-        ("random", None, None),
-    ):
-        torch.manual_seed(cfg.seed)
-        candidate = copy.deepcopy(model)
-        candidate.resize_token_embeddings(expansion.vocab_size, sources, weights)
-        total, count = summed_loss(candidate, expanded_stream, cfg.seq_len)
-        results[name] = {"loss_per_token": total / count, "nats_per_byte": total / eval_bytes}
-    averaged, random_init = results["averaged"]["loss_per_token"], results["random"]["loss_per_token"]
-    if not (math.isfinite(averaged) and math.isfinite(random_init)):
-        raise FloatingPointError(f"non-finite initial loss: averaged={averaged} random={random_init}")
+    for init in INITIALISATIONS:
+        losses = token_losses(
+            _expanded(model, expansion, init, train_stream, cfg.seed), expanded_stream, cfg.seq_len
+        )
+        if not bool(torch.isfinite(losses).all()):
+            raise FloatingPointError(f"non-finite initial loss under the {init!r} initialisation")
+        results[init] = {
+            "loss_per_token": float(losses.mean()),
+            "nats_per_byte": float(losses.sum()) / eval_bytes,
+            "loss_on_new_tokens": float(losses[is_new].mean()),
+            "loss_on_base_tokens": float(losses[~is_new].mean()),
+        }
     return {
-        "zh_initial_loss_averaged": averaged,
-        "zh_initial_loss_random": random_init,
-        "averaged_beats_random": averaged < random_init,
-        "new_token_share_of_eval_tokens": new_token_share,
-        "eval_tokens_expanded": len(expanded_stream),
+        "zh_initial_loss_mean": results["mean"]["loss_per_token"],
+        "zh_initial_loss_frequency": results["frequency"]["loss_per_token"],
+        "zh_initial_loss_mean_input_only": results["mean_input_only"]["loss_per_token"],
+        "zh_initial_loss_random": results["random"]["loss_per_token"],
+        "averaged_beats_random": results["mean"]["loss_per_token"] < results["random"]["loss_per_token"],
+        "new_token_share_of_eval_tokens": float(is_new.float().mean()),
+        "eval_tokens_expanded": len(targets),
         "eval_bytes": eval_bytes,
         "train_tokens_base": len(train_stream),
         "settings": {

@@ -48,6 +48,14 @@ def remove_stale_temporaries(root: Path) -> None:
                 shutil.rmtree(path, ignore_errors=True)
 
 
+def _remove(path: Path) -> None:
+    """Unpublish a checkpoint by one atomic rename before deleting it, so a kill mid-delete leaves no torn
+    ``step_*`` directory that would look complete (it leaves a temporary that the next run removes)."""
+    doomed = path.with_name(f".{path.name}.pruned.tmp")
+    path.rename(doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 def _broadcast(value: object, accelerator: Accelerator) -> object:
     if accelerator.num_processes == 1:
         return value
@@ -78,7 +86,7 @@ def save_checkpoint(
         complete = list_checkpoints(root)
         removable = [path for path in complete if int(_NAME.match(path.name).group(1)) not in protected]
         for path in removable[: max(0, len(removable) - keep)]:
-            shutil.rmtree(path, ignore_errors=True)
+            _remove(path)
     accelerator.wait_for_everyone()
     return target
 

@@ -91,10 +91,16 @@ class DataConfig:
     eval_max_windows: int = 16  # per eval set, so evaluation cost stays bounded
 
 
+class TokenizerPreset(str, Enum):
+    small_bpe = "small_bpe"  # trained once on ``train_sources`` and cached
+    llama2 = "llama2"  # LLaMA-2's 32k tokenizer, rebuilt offline and verified (ziya2lab.tokenizer.llama2)
+
+
 @dataclass
 class TokenizerConfig:
-    """``path`` set: any local HF tokenizer (e.g. LLaMA-2's, or a previous stage's ``final/``); else the small BPE."""
+    """``path`` set: any local HF tokenizer (e.g. a previous stage's ``final/``); else the ``preset``."""
 
+    preset: TokenizerPreset = TokenizerPreset.small_bpe
     path: str | None = None
     vocab_size: int = 4096
     train_sources: list[SourceConfig] = field(default_factory=_default_sources)

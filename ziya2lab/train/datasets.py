@@ -16,7 +16,7 @@ from ziya2lab.data.tokens import (
     build_token_file,
 )
 from ziya2lab.tokenizer.small_bpe import cached_small_bpe
-from ziya2lab.train.config import DataConfig, Packing, SourceConfig, TokenizerConfig
+from ziya2lab.train.config import DataConfig, Packing, SourceConfig, TokenizerConfig, TokenizerPreset
 
 
 def _optional_field(record: dict, name: str | None) -> str | None:
@@ -60,16 +60,20 @@ def describe(spec: SourceConfig) -> str:
 
 
 def load_tokenizer(config: TokenizerConfig) -> PreTrainedTokenizerBase:
-    """The configured HF tokenizer, or the small BPE trained (once, cached) on ``train_sources``."""
+    """The HF tokenizer at ``path``, LLaMA-2's, or the small BPE trained (once, cached) on ``train_sources``."""
     if config.path is not None:
         tokenizer = AutoTokenizer.from_pretrained(config.path)
+    elif config.preset is TokenizerPreset.llama2:
+        from ziya2lab.tokenizer.llama2 import llama2_tokenizer_dir
+
+        tokenizer = AutoTokenizer.from_pretrained(llama2_tokenizer_dir())
     else:
         texts = (document["text"] for spec in config.train_sources for document in iter_documents(spec))
         tokenizer = AutoTokenizer.from_pretrained(
             cached_small_bpe(texts, vocab_size=config.vocab_size, max_train_chars=config.max_train_chars)
         )
     if tokenizer.eos_token_id is None:
-        raise ValueError(f"tokenizer {config.path or 'small_bpe'} has no eos token; packing needs one")
+        raise ValueError(f"tokenizer {config.path or config.preset.value} has no eos token; packing needs one")
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

@@ -273,7 +273,8 @@ class Trainer:
             train.wsd_decay_ratio, train.wsd_decay_shape,
         )
 
-    def _record(self, lr: float, eval_results: dict[str, float]) -> None:
+    def _record(self, lr: float, eval_results: dict[str, float], skipped: tuple[str, float] | None = None) -> None:
+        """Append one metrics record; ``skipped`` = (reason, loss) when this step's update was refused."""
         state = self.state
         record: dict[str, Any] = {
             "step": state.step,
@@ -285,6 +286,9 @@ class Trainer:
             **self.throughput.report(),
             **eval_results,
         }
+        if skipped is not None:
+            reason, rejected = skipped
+            record.update(skip_reason=reason, rejected_loss=rejected if math.isfinite(rejected) else None)
         state.window_loss_sum, state.window_steps = 0.0, 0
         if self.accelerator.is_main_process:
             self.metrics.append(record)
@@ -320,7 +324,7 @@ class Trainer:
             if eval_due:
                 self.state.last_eval = self.evaluate()
             if eval_due or done % train.log_every_steps == 0 or reason is not None:
-                self._record(lr, self.state.last_eval if eval_due else {})
+                self._record(lr, self.state.last_eval if eval_due else {}, (reason, loss) if reason else None)
             if self.guard.diverged:
                 path = self._checkpoint()
                 raise TrainingDiverged(

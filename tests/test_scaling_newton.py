@@ -1,0 +1,60 @@
+"""The batched Newton solver: closed-form derivatives equal autograd's, and it reaches scipy's optimum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ziya2lab.scaling.fitting import _minimise, _tensors, lower_bounds, resample_weights
+from ziya2lab.scaling.laws import LAWS, get_law
+from ziya2lab.scaling.newton import analytic_problem, autograd_problem, newton_solve
+
+
+def _table(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = 40
+    return pd.DataFrame({"N": rng.choice([1e6, 1e7, 1e8], rows), "D": 10 ** rng.uniform(7, 10, rows),
+                         "V": 10 ** rng.uniform(3, 6, rows), "CH": rng.uniform(0.2, 1, rows),
+                         "RA": rng.uniform(0.2, 1, rows), "SIM": rng.uniform(0, 0.5, rows),
+                         "loss": rng.uniform(2.0, 4.0, rows)})
+
+
+@pytest.mark.parametrize("name", sorted(LAWS))
+def test_closed_form_derivatives_equal_autograd(name: str) -> None:
+    law = get_law(name)
+    table = _table()
+    data, log_loss = _tensors(table, law)
+    rng = np.random.default_rng(1)
+    theta = rng.uniform(0.05, 1.0, (6, len(law.params)))
+    theta[:, [law.params.index(p) for p in law.params if p.startswith("log_")]] += 1.0
+    weights = rng.integers(0, 3, (6, len(table))).astype(float)
+    delta = 0.05  # wide enough that both Huber zones are populated
+    closed = analytic_problem(law, {k: v.numpy() for k, v in data.items()}, log_loss.numpy(), delta)
+    reference = autograd_problem(law, data, log_loss, delta)
+    for ours, theirs in zip(closed.derivatives(theta, weights), reference.derivatives(theta, weights), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-10)
+
+
+def test_batched_solver_matches_lbfgsb_on_weighted_problems() -> None:
+    law = get_law("power")
+    rng = np.random.default_rng(3)
+    volume = np.geomspace(1e3, 1e7, 30)
+    table = pd.DataFrame({"V": volume, "loss": (1.5 + 40 * volume**-0.3) * np.exp(rng.normal(0, 0.01, 30))})
+    data, log_loss = _tensors(table, law)
+    weights = resample_weights(table, 5, seed=0)
+    problem = analytic_problem(law, {"V": volume}, log_loss.numpy(), 1e-3)
+    start = np.array([3.0, 0.2, 0.3])
+    solution = newton_solve(problem, np.tile(start, (5, 1)), weights, lower_bounds(law))
+    assert solution.converged.all()
+    for row in range(5):
+        scipy = _minimise(law, start, data, log_loss, 1e-3, weights[row])
+        assert solution.objective[row] <= scipy.objective * (1 + 1e-9)
+        np.testing.assert_allclose(solution.theta[row], scipy.theta, rtol=1e-5)
+
+
+def test_resampling_draws_whole_runs() -> None:
+    table = pd.DataFrame({"run": [0, 0, 0, 1, 1, 2], "V": 1.0, "loss": 1.0})
+    weights = resample_weights(table, 50, seed=0)
+    assert np.allclose(weights[:, :3], weights[:, :1])  # a run's rows are drawn together
+    assert (weights.reshape(50, -1)[:, [0, 3, 5]].sum(axis=1) == 3).all()  # three runs drawn per resample

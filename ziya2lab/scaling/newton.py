@@ -1,0 +1,180 @@
+"""Many fits of one law at once: a batched, damped Newton method with exact per-problem Hessians.
+
+A multi-start grid (4,500 starts for Chinchilla, 32,768 for Ziya2) and a bootstrap (thousands of resamples) are
+thousands of small problems of the same shape: p ≤ 8 parameters, a few hundred points. Solving them one after
+another with scipy's L-BFGS-B spends nearly all its time in per-call overhead. Here every problem is a row of one
+array problem: each problem's exact gradient and p×p Hessian come from one vectorised pass, and each row takes its
+own damped Newton step. A bootstrap resample is the full data with integer weights (how often each point was
+drawn), so all resamples share one data array and f(θ, w) = Σ_i w_i·Huber_δ(log L̂_i(θ) − log L_i).
+
+Derivatives are closed-form from each law's term derivatives (laws.py): with log L̂_i = LSE_k t_ik, softmax
+s_ik, J_i = Σ_k s_ik ∇t_ik and the Huber function h of the residual r_i,
+    g = Σ_i w_i h′_i J_i,
+    H = Σ_i w_i [(h″_i − h′_i) J_i J_iᵀ + h′_i Σ_k s_ik (∇t_ik ∇t_ikᵀ + ∇²t_ik)].
+A law without closed-form term derivatives gets exact ones from ``torch.func`` (slower).
+
+The Huber objective's Hessian can be indefinite (in the linear zone only the LSE curvature, times ±δ, remains),
+so each step uses the Hessian's eigenvalues in absolute value ("saddle-free" Newton) plus a damping λ that grows
+on a rejected step and shrinks on an accepted one; a step is accepted only if it lowers that problem's objective,
+so every row descends monotonically. Lower bounds are handled by projection with an active set: parameters at
+their bound whose gradient pushes outward are frozen for the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.func import grad_and_value, jacfwd, vmap
+
+from ziya2lab.scaling.laws import Law
+
+Derivatives = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]  # -> H, g, f
+
+
+def huber(residuals: torch.Tensor, delta: float) -> torch.Tensor:
+    absolute = residuals.abs()
+    return torch.where(absolute <= delta, 0.5 * residuals**2, delta * (absolute - 0.5 * delta))
+
+
+def _huber_numpy(residuals: np.ndarray, delta: float) -> np.ndarray:
+    absolute = np.abs(residuals)
+    return np.where(absolute <= delta, 0.5 * residuals**2, delta * (absolute - 0.5 * delta))
+
+
+@dataclass
+class Problem:
+    """The objective of one law on one table: batched (Hessians, gradients, values) at θ (B, p), weights (B, n)."""
+
+    derivatives: Derivatives
+    points: int
+
+
+def analytic_problem(law: Law, data: dict[str, np.ndarray], log_loss: np.ndarray, delta: float) -> Problem:
+    """Closed-form derivatives from the law's term derivatives (see the module docstring for H)."""
+
+    def derivatives(theta: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        terms = law.term_derivatives(theta, data)
+        top = terms.terms.max(axis=1, keepdims=True)
+        exponentials = np.exp(terms.terms - top)
+        total = exponentials.sum(axis=1, keepdims=True)
+        softmax = exponentials / total
+        residuals = (top + np.log(total))[:, 0] - log_loss
+        slope = np.clip(residuals, -delta, delta)  # h′
+        curvature = (np.abs(residuals) <= delta).astype(np.float64)  # h″
+        jacobian = np.einsum("bkn,bknp->bnp", softmax, terms.gradients, optimize=True)
+        gradient = np.einsum("bn,bnp->bp", weights * slope, jacobian, optimize=True)
+        hessian = np.matmul((jacobian * (weights * (curvature - slope))[:, :, None]).transpose(0, 2, 1), jacobian)
+        term_weights = (weights * slope)[:, None, :] * softmax  # (B, K, n)
+        for k in range(softmax.shape[1]):
+            term_gradient = terms.gradients[:, k]
+            hessian += np.matmul((term_gradient * term_weights[:, k, :, None]).transpose(0, 2, 1), term_gradient)
+        if terms.curvature is not None:
+            hessian += terms.curvature(term_weights)
+        return hessian, gradient, (weights * _huber_numpy(residuals, delta)).sum(axis=1)
+
+    return Problem(derivatives, len(log_loss))
+
+
+def autograd_problem(law: Law, data: dict[str, torch.Tensor], log_loss: torch.Tensor, delta: float) -> Problem:
+    """Exact derivatives of any law by ``torch.func`` (vmap over problems of jacfwd over grad)."""
+
+    def objective(theta: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        return (weights * huber(law.log_predict(theta, data) - log_loss, delta)).sum()
+
+    def gradient_with_value(theta: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        gradient, value = grad_and_value(objective)(theta, weights)
+        return gradient, (gradient, value)
+
+    batched_derivatives = vmap(jacfwd(gradient_with_value, has_aux=True))
+
+    def derivatives(theta: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with torch.no_grad():
+            hessian, (gradient, value) = batched_derivatives(torch.from_numpy(theta), torch.from_numpy(weights))
+        return hessian.numpy(), gradient.numpy(), value.numpy()
+
+    return Problem(derivatives, len(log_loss))
+
+
+def make_problem(law: Law, data: dict[str, torch.Tensor], log_loss: torch.Tensor, delta: float) -> Problem:
+    arrays = {name: column.numpy() for name, column in data.items()}
+    if law.term_derivatives(np.zeros((1, len(law.params))), arrays) is not None:
+        return analytic_problem(law, arrays, log_loss.numpy(), delta)
+    return autograd_problem(law, data, log_loss, delta)
+
+
+@dataclass
+class BatchedSolution:
+    theta: np.ndarray  # (problems, params)
+    objective: np.ndarray  # (problems,)
+    gradient_norm: np.ndarray  # (problems,): norm of the projected gradient at theta
+    converged: np.ndarray  # (problems,) bool: stopped by a tolerance, not by the iteration limit
+    iterations: np.ndarray  # (problems,)
+
+
+def _projected(gradient: np.ndarray, theta: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(free mask, projected gradient): a parameter at its bound with an outward-pushing gradient is frozen."""
+    free = ~((theta <= lower + 1e-12) & (gradient > 0))
+    return free, np.where(free, gradient, 0.0)
+
+
+def newton_solve(problem: Problem, starts: np.ndarray, weights: np.ndarray | None, lower: np.ndarray,
+                 max_iterations: int = 500, ftol: float = 1e-12, gtol: float = 1e-10, initial_damping: float = 1e-3,
+                 chunk: int = 4096) -> BatchedSolution:
+    """Minimise f(θ_k, w_k) for every row k of ``starts`` (problems, p) and ``weights`` (problems, n; None: 1).
+
+    A row stops, converged, when its next step's predicted decrease (½·gᵀΔθ) falls below ``ftol`` (relative),
+    when its projected gradient norm falls below ``gtol``, or when no damped step lowers it any further (λ at its
+    ceiling: a kink of the Huber loss, or a flat plateau); else after ``max_iterations``. ``lower`` holds each parameter's lower bound (−inf for none).
+    """
+    parts = []
+    for first in range(0, len(starts), chunk):
+        block = starts[first:first + chunk]
+        block_weights = np.ones((len(block), problem.points)) if weights is None else weights[first:first + chunk]
+        parts.append(_solve_block(problem, block, block_weights, lower, max_iterations, ftol, gtol, initial_damping))
+    return BatchedSolution(*(np.concatenate([getattr(part, name) for part in parts])
+                             for name in ("theta", "objective", "gradient_norm", "converged", "iterations")))
+
+
+def _solve_block(problem: Problem, starts: np.ndarray, weights: np.ndarray, lower: np.ndarray,
+                 max_iterations: int, ftol: float, gtol: float, initial_damping: float) -> BatchedSolution:
+    theta = np.maximum(np.array(starts, dtype=np.float64), lower)
+    count = len(theta)
+    damping = np.full(count, initial_damping)
+    converged = np.zeros(count, dtype=bool)
+    iterations = np.zeros(count, dtype=np.int64)
+    active = np.arange(count)
+    with np.errstate(over="ignore", invalid="ignore"):
+        hessian, gradient, value = problem.derivatives(theta, weights)
+        for _ in range(max_iterations):
+            t, f = theta[active], value[active]
+            free, g = _projected(gradient[active], t, lower)
+            mask = free[:, :, None] & free[:, None, :]
+            h = np.nan_to_num(np.where(mask, hessian[active], 0.0), nan=0.0, posinf=0.0, neginf=0.0)
+            eigenvalues, vectors = np.linalg.eigh(h)
+            magnitude = np.abs(eigenvalues)
+            scale = np.maximum(magnitude.max(axis=1, keepdims=True), 1e-300)
+            inverse = 1.0 / (np.maximum(magnitude, 1e-12 * scale) + damping[active, None] * scale)
+            step = -np.einsum("bij,bj->bi", vectors, inverse * np.einsum("bji,bj->bi", vectors, g))
+            step = np.where(free, step, 0.0)
+            predicted_decrease = -0.5 * np.einsum("bi,bi->b", g, step)
+            done = ((predicted_decrease <= ftol * np.abs(f)) | (np.linalg.norm(g, axis=1) < gtol)) & np.isfinite(f)
+            converged[active[done]] = True
+            active, t, f, step, free = active[~done], t[~done], f[~done], step[~done], free[~done]
+            if len(active) == 0:
+                break
+            trial = np.maximum(t + step, lower)
+            trial_hessian, trial_gradient, trial_value = problem.derivatives(trial, weights[active])
+            accepted = np.isfinite(trial_value) & (trial_value < f)
+            kept = active[accepted]
+            theta[kept], value[kept] = trial[accepted], trial_value[accepted]
+            hessian[kept], gradient[kept] = trial_hessian[accepted], trial_gradient[accepted]
+            damping[active] = np.where(accepted, np.maximum(damping[active] * 0.3, 1e-12), damping[active] * 10)
+            iterations[active] += 1
+            stalled = ~accepted & (damping[active] > 1e12)  # no damped step descends: a kink or a plateau
+            converged[active[stalled]] = np.isfinite(value[active[stalled]])
+            active = active[~stalled]
+    gradient_norm = np.linalg.norm(_projected(gradient, theta, lower)[1], axis=1)
+    return BatchedSolution(theta, value, gradient_norm, converged, iterations)
