@@ -19,7 +19,10 @@ right now), one ziya2lab step and one HF step, alternating which side goes first
 rounds, and MFU is each round's ziya2lab FLOP/s (``ziya2lab.model.accounting.flops_per_token``) over that round's
 GEMM peak, so load from other processes hits numerator and denominator alike. The first-step losses of the two
 sides must agree (same weights, same batch), which checks that both really compute the same thing.
-``--profile`` adds a torch.profiler table of one step of each side. The last line is one JSON object.
+Process CPU seconds per step are printed next to wall seconds: on a shared host their ratio is the steadier
+one. One AdamW step over the model's parameters is timed in both torch implementations (foreach, the trainer's
+and HF loop's, against fused), since the optimizer is the largest cost outside the shared matmul/attention
+kernels. ``--profile`` adds a torch.profiler table of one step of each side. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ from ziya2lab.common.paths import repo_root
 from ziya2lab.data.tokens import IGNORE_INDEX, collate, global_batch_indices
 from ziya2lab.model.accounting import count_parameters, flops_per_token, measure_gemm_flops
 from ziya2lab.train.loop import Trainer
-from ziya2lab.train.optim import set_learning_rate
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 GEMM_PROBE_SIZE = 2048
@@ -100,7 +102,7 @@ class HuggingFaceLoop:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return float(loss)
+        return float(loss.detach())
 
 
 def ours_step(trainer: Trainer, step: int) -> float:
@@ -108,10 +110,26 @@ def ours_step(trainer: Trainer, step: int) -> float:
     return loss
 
 
-def timed(function: Callable[[], float]) -> tuple[float, float]:
-    start = time.perf_counter()
+def timed(function: Callable[[], float]) -> tuple[float, float, float]:
+    """Wall seconds, process CPU seconds (all threads; robust to other jobs on a shared host) and the result."""
+    start, start_cpu = time.perf_counter(), time.process_time()
     value = function()
-    return time.perf_counter() - start, value
+    return time.perf_counter() - start, time.process_time() - start_cpu, value
+
+
+def optimizer_step_seconds(model: torch.nn.Module, implementation: str, repeats: int = 3) -> float:
+    """Best-of-N time of one AdamW step over ``model``'s parameters (random gradients), per implementation."""
+    parameters = [torch.nn.Parameter(p.detach().clone()) for p in model.parameters()]
+    for parameter in parameters:
+        parameter.grad = torch.randn_like(parameter)
+    optimizer = torch.optim.AdamW(parameters, lr=LR, **{implementation: True})
+    optimizer.step()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        optimizer.step()
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def profile_table(function: Callable[[], float], rows: int) -> str:
@@ -146,33 +164,45 @@ def main() -> None:
             f"{torch.get_num_threads()} threads, {flops_token / 1e6:.1f} MFLOP/token"
         )
         sides: dict[str, Callable[[int], float]] = {"ziya2lab": lambda s: ours_step(trainer, s), "hf": hf.step}
-        first_losses = {name: timed(lambda run=run: run(0)) for name, run in sides.items()}  # warm-up, step 0
-        for name, (seconds, loss) in first_losses.items():
-            print(f"warm-up step 0  {name:8s} {seconds:6.2f} s  loss {loss:.5f}")
-        gap = abs(first_losses["ziya2lab"][1] - first_losses["hf"][1])
+        first_losses = {name: timed(lambda run=run: run(0))[2] for name, run in sides.items()}  # warm-up, step 0
+        print(f"warm-up step 0 losses: ziya2lab {first_losses['ziya2lab']:.5f}, hf {first_losses['hf']:.5f}")
+        gap = abs(first_losses["ziya2lab"] - first_losses["hf"])
         if gap > FIRST_LOSS_TOLERANCE:
             raise SystemExit(f"first-step losses differ by {gap:.2e}: the two sides do not compute the same model")
 
         times: dict[str, list[float]] = {name: [] for name in sides}
+        cpu_times: dict[str, list[float]] = {name: [] for name in sides}
         peaks: list[float] = []
         mfus: list[float] = []
-        print(f"{'round':>5} {'GEMM GFLOP/s':>13} {'ziya2lab s':>11} {'hf s':>8} {'ratio':>6} {'loss ours':>10} {'loss hf':>8}")
+        print(
+            f"{'round':>5} {'GEMM GFLOP/s':>13} {'ziya2lab s':>11} {'hf s':>8} {'ratio':>6} "
+            f"{'ziya2lab cpu-s':>15} {'hf cpu-s':>9} {'cpu ratio':>9} {'loss ours':>10} {'loss hf':>8}"
+        )
         for round_index in range(args.rounds):
             step = round_index + 1
             peak = measure_gemm_flops(DTYPES[args.precision], GEMM_PROBE_SIZE, repeats=2)
             order = list(sides) if round_index % 2 == 0 else list(reversed(sides))
             losses = {}
             for name in order:
-                seconds, losses[name] = timed(lambda name=name: sides[name](step))
+                seconds, cpu_seconds, losses[name] = timed(lambda name=name, step=step: sides[name](step))
                 times[name].append(seconds)
+                cpu_times[name].append(cpu_seconds)
             ours_flops = flops_token * tokens_per_step / times["ziya2lab"][-1]
             peaks.append(peak)
             mfus.append(ours_flops / peak)
             print(
                 f"{step:>5} {peak / 1e9:>13.1f} {times['ziya2lab'][-1]:>11.2f} {times['hf'][-1]:>8.2f} "
-                f"{times['hf'][-1] / times['ziya2lab'][-1]:>6.2f} {losses['ziya2lab']:>10.4f} {losses['hf']:>8.4f}"
+                f"{times['hf'][-1] / times['ziya2lab'][-1]:>6.2f} {cpu_times['ziya2lab'][-1]:>15.2f} "
+                f"{cpu_times['hf'][-1]:>9.2f} {cpu_times['hf'][-1] / cpu_times['ziya2lab'][-1]:>9.2f} "
+                f"{losses['ziya2lab']:>10.4f} {losses['hf']:>8.4f}"
             )
 
+        adamw = {kind: optimizer_step_seconds(hf.model, kind) for kind in ("foreach", "fused")}
+        print(
+            f"AdamW step over the model's parameters: foreach {adamw['foreach'] * 1e3:.0f} ms, fused "
+            f"{adamw['fused'] * 1e3:.0f} ms ({adamw['foreach'] / statistics.median(times['ziya2lab']):.1%} and "
+            f"{adamw['fused'] / statistics.median(times['ziya2lab']):.1%} of a ziya2lab step)"
+        )
         if args.profile:
             for name, run in sides.items():
                 print(f"\n--- torch.profiler, one step of {name} (self CPU time) ---")
@@ -180,11 +210,12 @@ def main() -> None:
 
     tokens_per_s = {name: tokens_per_step / statistics.median(values) for name, values in times.items()}
     ratio = statistics.median(h / o for h, o in zip(times["hf"], times["ziya2lab"], strict=True))
+    cpu_ratio = statistics.median(h / o for h, o in zip(cpu_times["hf"], cpu_times["ziya2lab"], strict=True))
     mfu = statistics.median(mfus)
     peak = statistics.median(peaks)
     print(
         f"\ntokens/s  ziya2lab {tokens_per_s['ziya2lab']:.0f}   hf {tokens_per_s['hf']:.0f}   "
-        f"ratio {ratio:.3f} (median of per-round hf/ziya2lab step times)\n"
+        f"ratio {ratio:.3f} (median of per-round hf/ziya2lab step times; CPU-time ratio {cpu_ratio:.3f})\n"
         f"ziya2lab {tokens_per_s['ziya2lab'] * flops_token / 1e9:.1f} GFLOP/s against a measured {args.precision} "
         f"GEMM peak of {peak / 1e9:.1f} GFLOP/s ({GEMM_PROBE_SIZE}^3): MFU {mfu:.1%}"
     )
@@ -192,6 +223,7 @@ def main() -> None:
         "tokens_per_s_ours": round(tokens_per_s["ziya2lab"], 1),
         "tokens_per_s_hf": round(tokens_per_s["hf"], 1),
         "tokens_per_s_ratio": round(ratio, 3),
+        "cpu_time_ratio": round(cpu_ratio, 3),
         "mfu": round(mfu, 4),
         "gemm_peak_gflops": round(peak / 1e9, 2),
         "model": args.model,
@@ -199,6 +231,8 @@ def main() -> None:
         "batch": trainer.batch,
         "precision": args.precision,
         "threads": torch.get_num_threads(),
+        "adamw_step_ms_foreach": round(adamw["foreach"] * 1e3, 1),
+        "adamw_step_ms_fused": round(adamw["fused"] * 1e3, 1),
     }))
 
 

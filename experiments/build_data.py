@@ -1,26 +1,36 @@
-"""Run the five-step data factory (preprocess, score, filter, de-duplicate, evaluate) on the embedded corpus.
+"""Run the five-step data factory (preprocess, score, filter, de-duplicate, evaluate).
 
-    python experiments/build_data.py                                  # ~5 MB of real en/zh text, ~30 s
+    python experiments/build_data.py                                  # the embedded en/zh corpus + web noise
     python experiments/build_data.py factory=tiny
-    python experiments/build_data.py factory=cluster 'factory.input.paths=[/data/crawl/*.jsonl.zst]'
+    python experiments/build_data.py 'factory.input.paths=[/data/crawl/*.jsonl.zst]' factory.input.sources={}
+    python experiments/build_data.py factory.evaluation.labels_path=<filled labelling sheet>  # the human check
+
+Output (in the run directory): clean/ (sharded JSONL or Parquet), removed/<step>/<reason>/ (an audit sample),
+malformed/, stats.json (the accounting), report.md/.json/.png and labelling_sheet.csv.
 """
 
 from __future__ import annotations
-
-import json
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 import ziya2lab.data.config  # noqa: F401  (registers build_data_schema)
-from ziya2lab.data.factory import run_factory
+from ziya2lab.data.factory import run_factory, summary_table
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="build_data")
 def main(cfg: DictConfig) -> None:
     result = run_factory(OmegaConf.to_object(cfg.factory), cfg.output_dir)
-    print(json.dumps({key: result.stats[key] for key in ("read", "kept", "removed", "by_language")}, indent=1))
-    print(f"clean corpus -> {result.corpus_path}")
+    print(summary_table(result.stats))
+    for lang, totals in sorted(result.stats["by_language"].items()):
+        print(f"{lang}: {totals['documents']:,} documents, {totals['chars']:,} characters")
+    print(f"clean corpus -> {result.corpus_path}\nreport -> {result.output_dir / 'report.md'}")
+    if "labelling_sheet" in result.stats:
+        print(f"labelling sheet (the human check) -> {result.stats['labelling_sheet']}")
+    if "human_check" in result.stats:
+        check = result.stats["human_check"]
+        verdict = "PASSED" if check["passed"] else "FAILED"
+        print(f"human check {verdict}: {check['bad']} bad of {check['n']} ({check['bad_per_1000']:.1f} per 1,000)")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
     python experiments/train.py                                   # smallest model, packaged corpus, ~1 min on CPU
     python experiments/train.py model=llama_10m train.max_tokens=2000000 train.schedule=wsd
-    ACCELERATE_USE_CPU=1 torchrun --nproc_per_node 2 experiments/train.py      # 2-process DDP on CPU
+    ACCELERATE_USE_CPU=1 torchrun --standalone --nproc_per_node 2 experiments/train.py   # 2-process DDP, CPU
 """
 
 from __future__ import annotations
+
+import os
 
 import hydra
 from omegaconf import DictConfig
@@ -17,7 +19,7 @@ from ziya2lab.train import run_training
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> None:
     summary = run_training(cfg)
-    if summary.get("is_main_process", True):
+    if int(os.environ.get("RANK", "0")) == 0:
         print(f"{summary['status']}: {summary['steps']} steps, {summary['tokens']} tokens -> {cfg.output_dir}")
         for name, loss in summary["eval"].items():
             print(f"  eval/{name}: {loss:.4f}")

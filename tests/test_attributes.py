@@ -52,7 +52,8 @@ def test_every_corpus_has_the_same_size(families) -> None:
 @pytest.mark.parametrize(("family", "attribute"), [("CH", "coherence"), ("RA", "readability")])
 def test_measured_attribute_falls_as_the_corruption_rate_rises(families, family: str, attribute: str) -> None:
     corpora = [c for c in families if c.family in (family, "base")]
-    values = [rate_corpus(read_jsonl(c.path), RatersConfig(sample_size=400))[attribute] for c in corpora]
+    values = [rate_corpus(read_jsonl(c.path), RatersConfig(sample_size=400), raters=[attribute])[attribute]
+              for c in corpora]
     rho, _ = spearmanr([c.level for c in corpora], values)
     assert rho <= -0.95, values
 

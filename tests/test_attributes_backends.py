@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from ziya2lab.attributes import SimilarityRater, rate_corpus
-from ziya2lab.attributes.config import FlagRaterConfig, HumanConfig, JudgeConfig, RatersConfig, SimilarityConfig
+from ziya2lab.attributes.config import (
+    FlagRaterConfig,
+    HumanConfig,
+    JudgeConfig,
+    RatersConfig,
+    SimilarityConfig,
+)
 from ziya2lab.attributes.human import LabelsPending
 from ziya2lab.attributes.judge import JudgeRater, parse_answer
 from ziya2lab.attributes.similarity import TransformerEmbedder, minilm_path
@@ -24,7 +30,7 @@ def _human(labels_path: str = "", sheet: Path | None = None) -> RatersConfig:
 
 def test_human_round_trip_scores_one_minus_the_flagged_fraction(tmp_path: Path) -> None:
     sheet = tmp_path / "sheet.csv"
-    with pytest.raises(LabelsPending, match="sheet.csv"):
+    with pytest.raises(LabelsPending, match=r"sheet\.csv"):
         rate_corpus(DOCS, _human(sheet=sheet), raters=["coherence"])
     exported = pd.read_csv(sheet)
     assert sorted(exported["id"]) == sorted(d["id"] for d in DOCS)

@@ -57,7 +57,9 @@ def test_preprocess_keeps_chinese_punctuation_and_folds_fullwidth_digits() -> No
 
 def test_factory_accounts_for_every_document(tmp_path: Path) -> None:
     raw = tmp_path / "raw.jsonl"
-    good = "The committee met on Tuesday to discuss the new budget for the city's schools and parks. " * 3
+    good = ("The committee met on Tuesday to discuss the new budget for the city's schools and parks. "
+            "Several members asked for more money for the libraries, which have cut their opening hours. "
+            "A final vote on the plan is expected at the next meeting in March.")
     lines = [
         {"id": "a", "text": good},
         {"id": "b", "text": good},  # exact duplicate
@@ -69,11 +71,14 @@ def test_factory_accounts_for_every_document(tmp_path: Path) -> None:
     config = FactoryConfig(input=InputConfig(sources={}, paths=[str(raw)]), scoring=ScoringConfig(enabled=False))
     result = run_factory(config, tmp_path / "out")
     stats = result.stats
-    assert stats["read"] == 5 and stats["malformed"] == 1
-    assert stats["kept"] == 1 and stats["kept"] + sum(stats["removed"].values()) == stats["read"]
-    assert stats["removed"]["exact_duplicate"] == 1 and stats["removed"]["language_de"] == 1
-    kept = [json.loads(line) for line in (result.corpus_path / "00000.jsonl").read_text().splitlines()]
+    assert stats["input"] == 6 and stats["malformed"] == 1
+    assert stats["kept"] == 1 and stats["duplicates"] == 1
+    assert stats["kept"] + sum(stats["removed"].values()) + stats["duplicates"] + stats["malformed"] == stats["input"]
+    assert stats["removed"]["preprocess/language_de"] == 1
+    kept = [json.loads(line) for path in sorted(result.corpus_path.glob("*.jsonl"))
+            for line in path.read_text().splitlines()]
     assert [doc["id"] for doc in kept] == ["a"] and kept[0]["metadata"]["lang"] == "en"
-    removed_ids = {json.loads(line)["id"] for path in (tmp_path / "out" / "removed").rglob("*.jsonl")
-                   for line in path.read_text().splitlines()}
-    assert removed_ids == {"b", "c", "d", "e"}
+    removed = {json.loads(line)["id"]: json.loads(line)["metadata"]["filter_reason"]
+               for path in (tmp_path / "out" / "removed").rglob("*.jsonl") for line in path.read_text().splitlines()}
+    assert set(removed) == {"b", "c", "d", "e"} and removed["b"] == "exact_duplicate"
+    assert json.loads((tmp_path / "out" / "stats.json").read_text())["input"] == 6

@@ -142,5 +142,5 @@ def test_parquet_in_and_out_with_field_mapping_and_labels(tmp_path: Path) -> Non
 def test_unknown_output_format_is_named(tmp_path: Path) -> None:
     raw = tmp_path / "raw.jsonl"
     raw.write_text(json.dumps({"text": GOOD_EN[0]}) + "\n")
-    with pytest.raises(ValueError, match="factory.output.format='csv'"):
+    with pytest.raises(ValueError, match=r"factory\.output\.format='csv'"):
         run_factory(_config([raw], output=OutputConfig(format="csv")), tmp_path / "out")

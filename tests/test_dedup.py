@@ -254,7 +254,7 @@ def test_odd_input_is_deduplicated_without_errors() -> None:
     documents = [Document(text=text, id=str(index), metadata={"url": url})
                  for index, (text, url) in enumerate([
                      ("", None), ("", ""), ("lone \ud800 surrogate", "https://x.example/\udfff"), (junk, 7),
-                     ("lone \ud800 surrogate", None), ("字" * 300_000, None), ("\U00020000\U0002a6d6" * 9, None)])]
+                     ("lone \ud800 surrogate", None), ("字" * 300_000, None), ("nul\x00inside", None), ("\U00020000\U0002a6d6" * 9, None)])]
     removed = {doc.id: doc.metadata["reason"] for doc in run_step(DedupConfig(batch_size=4), documents)}
     assert removed == {"1": "exact_duplicate", "4": "exact_duplicate"}
 

@@ -81,6 +81,7 @@ def _synthetic(law: str, truth: dict[str, float], seed: int) -> pd.DataFrame:
     return table
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("law", "truth"),
     [

@@ -153,6 +153,7 @@ def test_new_embedding_rows_are_the_mean_of_their_source_rows(expanded, weighted
             torch.testing.assert_close(after[token.id], expected)
 
 
+@pytest.mark.slow
 def test_expanded_model_loads_in_transformers(expanded, tmp_path):
     from transformers import LlamaForCausalLM
 

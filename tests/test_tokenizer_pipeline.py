@@ -50,6 +50,7 @@ def _compose(overrides: list[str]) -> ExpandTokenizerConfig:
         return OmegaConf.to_object(compose(config_name="expand_tokenizer", overrides=overrides))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weighting", ["mean", "frequency"])
 def test_pipeline_writes_tokenizer_and_report(tmp_path, weighting):
     corpus = tmp_path / "zh.txt"

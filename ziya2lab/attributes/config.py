@@ -34,7 +34,7 @@ class AutoReadabilityConfig:
 
     errors_to_flag: int = 1  # grammar/punctuation error events per document
     en_max_sentence_words: int = 90  # a longer "sentence" has lost its terminal punctuation
-    zh_max_sentence_chars: int = 160
+    zh_max_sentence_chars: int = 250  # official Chinese prose runs long lists in one sentence
     min_unterminated_tokens: int = 12  # a shorter unterminated last line is a signature or list item
     lm_languages: list[str] = field(default_factory=lambda: ["zh"])  # word-order LM (too sparse for en words)
     lm_spike_logprob: float = 5.0  # a pair whose swap gains this many nats is a spike ...
@@ -79,7 +79,8 @@ class SimilarityConfig:
     model_path: str = ""  # for sentence_transformers: a local directory
     zh_backend: str = "tfidf"  # MiniLM is English-only: Chinese test sets use this back-end instead
     aggregation: str = "pairs"  # pairs = mean over all (doc, test item) pairs | centroid = cosine of the means
-    max_chars: int = 5000  # text is cut to this many characters before embedding (MiniLM reads 128 tokens)
+    max_chars: int = 5000  # text is cut to this many characters before embedding
+    max_tokens: int = 256  # ... and to this many word pieces (MiniLM's sentence-transformers setting)
     batch_size: int = 64
     tfidf_ngram_min: int = 1  # n-grams of tokens: identifiers/words, single CJK characters, punctuation marks
     tfidf_ngram_max: int = 1

@@ -182,14 +182,25 @@ READABILITY_OPERATORS = {
 }
 
 
-def corrupt_readability(text: str, lang: str, rng: random.Random) -> tuple[str, str]:
-    """One readability operator, chosen by ``rng``; returns (text, operator name)."""
-    name = rng.choice(sorted(READABILITY_OPERATORS))
-    return READABILITY_OPERATORS[name](text, lang, rng), name
+def corrupt_readability(text: str, lang: str, rng: random.Random) -> tuple[str, str | None]:
+    """A readability operator chosen by ``rng``; returns (text, operator name).
+
+    An operator that finds no site (a poem has no long sentence to truncate) leaves the text as it was; the
+    next one in ``rng``'s order is tried, and a text that none can change comes back with operator ``None``,
+    so the recorded ground truth never calls an unchanged document corrupted.
+    """
+    for name in rng.sample(sorted(READABILITY_OPERATORS), len(READABILITY_OPERATORS)):
+        corrupted = READABILITY_OPERATORS[name](text, lang, rng)
+        if corrupted != text:
+            return corrupted, name
+    return text, None
 
 
 def corrupt_coherence(text: str, lang: str, donor_text: str, rng: random.Random) -> tuple[str, str]:
     """Junk lines or a spliced unrelated piece, chosen by ``rng``; returns (text, operator name)."""
     if rng.random() < 0.5:
         return insert_junk_lines(text, lang, rng), "junk_lines"
-    return splice_unrelated(text, lang, donor_text, rng), "splice"
+    spliced = splice_unrelated(text, lang, donor_text, rng)
+    if spliced != text:
+        return spliced, "splice"
+    return insert_junk_lines(text, lang, rng), "junk_lines"  # the donor had no sentence to take

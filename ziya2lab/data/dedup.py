@@ -4,9 +4,9 @@ Ziya2 (§2.1) removes duplicates in three passes, cheapest first: a Bloom filter
 content, then SimHash for near-duplicates. This step does the same, with MinHash-LSH as the alternative near-
 duplicate method (``DedupConfig.near``). Only kept documents enter the indexes, so every ``duplicate_of`` names a
 kept document. The step must see the whole corpus in one task to find duplicates across shards: the factory runs
-it as a stage of its own. Per indexed document it holds the id string, one exact-hash entry and, for SimHash, a
-16-byte fingerprint plus one slot per table (MinHash: one dict entry per band); the Bloom filter is a fixed array.
-``benchmarks/bench_data_factory.py`` measures what that costs per million documents.
+it as a stage of its own. Per kept document it holds the id string, one exact-hash dict entry and, for SimHash,
+a 16-byte fingerprint plus 4 bytes in each table (MinHash: 12 bytes per band, in sorted arrays); the Bloom filter
+is a fixed array. ``benchmarks/bench_data_factory.py`` measures what that costs per million documents.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from ziya2lab.data.steps import (
     Preprocess,
     QualityRules,
     SourceReader,
+    StageOneWriter,
 )
 
 # datatrove step name -> the paper's step, used in stats.json keys "<step>/<rule>"
@@ -103,13 +104,13 @@ def stage_one(config: FactoryConfig, out: Path, models: dict[str, str]) -> list:
     if config.scoring.enabled:
         steps.append(PerplexityScorer(config.scoring, models, str(out / "scores")))
     steps.append(QualityRules(config.rules, CappedRemovedWriter(str(out / "removed" / "rules"), removed)))
-    steps.append(JsonlWriter(str(out / "stage1"), output_filename="${rank}.jsonl", compression=None))
+    steps.append(StageOneWriter(str(out / "stage1")))
     return steps
 
 
 def stage_two(config: FactoryConfig, out: Path) -> list:
     removed = config.output.audit_per_rule
-    steps = [JsonlReader(str(out / "stage1"), doc_progress=config.output.progress)]
+    steps = [JsonlReader(str(out / "stage1"), doc_progress=config.output.progress, add_file_path=False)]
     if config.scoring.enabled:
         steps.append(PerplexityBucket(config.scoring, str(out / "scores"),
                                       CappedRemovedWriter(str(out / "removed" / "scoring"), removed)))

@@ -39,7 +39,7 @@ def _language(document: dict) -> str:
     return str(document.get("lang") or document.get("metadata", {}).get("lang") or "")
 
 
-def _reservoir(documents: Iterable[dict], n: int, rng: random.Random) -> list[dict]:
+def reservoir_sample(documents: Iterable[dict], n: int, rng: random.Random) -> list[dict]:
     """A uniform sample of ``n`` documents in one pass, so a corpus larger than memory can be sampled."""
     sample: list[dict] = []
     for index, document in enumerate(documents):
@@ -61,7 +61,7 @@ def export_sheet(documents: Iterable[dict], path: str | Path, n: int = 1000, see
     rows = [
         {"id": str(document["id"]), "lang": _language(document), "text": document["text"],
          **dict.fromkeys(RUBRIC, ""), "note": ""}
-        for document in _reservoir(documents, n, random.Random(seed))
+        for document in reservoir_sample(documents, n, random.Random(seed))
     ]
     with atomic_file(path) as handle:
         if suffix == ".csv":

@@ -17,7 +17,7 @@ import numpy as np
 
 from ziya2lab.common.atomic import atomic_write_json, atomic_write_text
 from ziya2lab.data.config import FactoryConfig
-from ziya2lab.data.labelling import export_sheet, human_check, import_labels
+from ziya2lab.data.labelling import export_sheet, human_check, import_labels, reservoir_sample
 from ziya2lab.data.readers import MalformedRecord, read_documents
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -61,13 +61,7 @@ def _plot(sample: list[dict], path: Path) -> None:
 
 def automatic_report(out: Path, config: FactoryConfig, stats: dict[str, Any]) -> dict[str, Any]:
     size = max(config.evaluation.min_report_documents, round(config.evaluation.report_fraction * stats["kept"]))
-    rng = random.Random(config.evaluation.seed)
-    sample: list[dict] = []
-    for index, document in enumerate(kept_documents(out)):
-        if index < size:
-            sample.append(document)
-        elif (slot := rng.randrange(index + 1)) < size:
-            sample[slot] = document
+    sample = reservoir_sample(kept_documents(out), size, random.Random(config.evaluation.seed))
     for document in sample:
         document.setdefault("metadata", {})
     languages = Counter(doc["metadata"].get("lang", "?") for doc in sample)
@@ -78,7 +72,8 @@ def automatic_report(out: Path, config: FactoryConfig, stats: dict[str, Any]) ->
         "length_chars": {lang: _quantiles([len(doc["text"]) for doc in sample if doc["metadata"].get("lang") == lang])
                          for lang in languages},
         "perplexity": {lang: _quantiles([doc["metadata"]["perplexity"] for doc in sample
-                                         if doc["metadata"].get("lang") == lang and "perplexity" in doc["metadata"]])
+                                         if doc["metadata"].get("lang") == lang
+                                         and doc["metadata"].get("perplexity") is not None])
                        for lang in languages},
         "removed": stats["removed"], "duplicates": stats["duplicates"], "malformed": stats["malformed"],
         "kept_fraction": stats["kept_fraction"],

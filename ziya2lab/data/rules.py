@@ -32,7 +32,7 @@ BULLETS = tuple("•·●▪■◆◇○-*–—>")
 DIGITS_7 = re.compile(r"\d[\d ()+-]{6}")
 MOJIBAKE = re.compile("Ã.|â€|ï¿½|\ufffd|Â[\u00a0-\u00bf]|锟斤拷|烫烫烫|屯屯屯")
 PUNCTUATION_RUN = re.compile(r"([!?！？。.,，~～])\1{3,}")
-EN_SENTENCE = re.compile(r"[^.!?]+[.!?]+")
+EN_SENTENCE = re.compile(r"\S.*?[.!?]+(?=\s|$)", re.S)  # "Py_buffer.obj" does not end a sentence
 ZH_SENTENCE = re.compile(r"[^。！？]+[。！？]+")
 EN_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with", "this", "for", "is", "are", "was", "it", "in", "a"])
 ZH_FUNCTION_CHARS = frozenset("的了是在和有我不这也就都而及与")
@@ -289,8 +289,11 @@ def _sentence_rules() -> dict[str, Rule]:
 
 def _starts_broken(sentence: str) -> bool:
     """A sentence that starts mid-word or mid-clause: lower-case English, or Chinese clause punctuation first."""
-    first = sentence.lstrip("\"'“‘(（「 ")[:1]
-    return first.islower() or first in "，、；：,;:"
+    stripped = sentence.lstrip("\"'“‘(（「 ")
+    word = re.match(r"[A-Za-z_][\w.()]*", stripped)
+    if word:  # a lower-case English word; an identifier (tp_flags, os.path) may start a sentence in prose
+        return word.group().isalpha() and word.group()[0].islower()
+    return stripped[:1] in "，、；：,;:"
 
 
 RULES: dict[str, tuple[str, Rule]] = {

@@ -74,7 +74,8 @@ def exact_hash(text: str) -> int:
 
 def _tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hash of every token of the batch in order, the document it belongs to, and whether it is a CJK character."""
-    joined = "\x00".join(text.lower() for text in texts)  # the separator is no token, so none spans documents
+    # NUL separates documents (it is no token, so none spans two); a NUL inside a text must not
+    joined = "\x00".join(text.lower().replace("\x00", " ") for text in texts)
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     classes = _CLASSES[codes]
     word = classes == _WORD
@@ -170,7 +171,7 @@ def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int, s
     while len(pending):
         attempt += 1
         rows, columns = np.divmod(pending, num_perm)
-        probe = mix64(columns.astype(np.uint64) * np.uint64(0x10000) + np.uint64(attempt) + _seeded(seed, 1))
+        probe = mix64((columns.astype(np.uint64) << np.uint64(32)) + np.uint64(attempt) + _seeded(seed, 1))
         source = rows * num_perm + ((probe >> np.uint64(32)) * np.uint64(num_perm) >> np.uint64(32)).astype(np.int64)
         found = filled[source]
         signatures[pending[found]] = signatures[source[found]]

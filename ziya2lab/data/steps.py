@@ -77,6 +77,20 @@ class CappedRemovedWriter(JsonlWriter):
         super().write(document, rank, **kwargs)
 
 
+class StageOneWriter(JsonlWriter):
+    """Stage one's output: one ``<rank>.jsonl`` per task, written even when a task keeps nothing, so stage two
+    always finds its input (datatrove's readers refuse an empty folder)."""
+
+    def __init__(self, output_folder: str) -> None:
+        super().__init__(output_folder, output_filename="${rank}.jsonl", compression=None)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        yield from super().run(data, rank, world_size)
+        name = f"{rank:05d}.jsonl"
+        if not self.output_folder.exists(name):
+            self.output_folder.open(name, "wb").close()
+
+
 class SourceReader(PipelineStep):
     """Packaged sources (with web-like noise mixed in) and files as datatrove Documents.
 

@@ -13,6 +13,7 @@ same way, each resample being the full table with integer weights (how often eac
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +24,21 @@ import pandas as pd
 import torch
 from scipy.optimize import minimize
 
-from ziya2lab.scaling.laws import Law, get_law
-from ziya2lab.scaling.newton import BatchedSolution, Problem, huber, make_problem, newton_solve
+from ziya2lab.scaling.laws import ATTRIBUTES, Law, get_law
+from ziya2lab.scaling.newton import (
+    PROCESSES,
+    BatchedSolution,
+    Problem,
+    huber,
+    make_problem,
+    newton_solve,
+)
 
 log = logging.getLogger(__name__)
 HUBER_DELTA = 1e-3
 RUN_COLUMNS = ("run", "run_id")  # the bootstrap's resampling unit, if the table names one
 SCORE_CHUNK = 4096
+FEW_CORPORA = 3  # an attribute tied one value per corpus, over this few corpora, is confounded with the corpus
 
 
 def prepare(table: pd.DataFrame, law: Law) -> pd.DataFrame:
@@ -161,9 +170,13 @@ class FitResult:
         return self.law.report(self.theta)
 
     def predict(self, table: pd.DataFrame) -> np.ndarray:
+        return self.predict_with(self.theta, table)
+
+    def predict_with(self, theta: np.ndarray, table: pd.DataFrame) -> np.ndarray:
+        """Predicted losses at ``table``'s points under parameters ``theta`` (optimiser coordinates)."""
         data, _ = _tensors(prepare(table.assign(loss=1.0) if "loss" not in table else table, self.law), self.law)
         with torch.no_grad():
-            return self.law.log_predict(torch.tensor(self.theta), data).exp().numpy()
+            return self.law.log_predict(torch.tensor(theta), data).exp().numpy()
 
     def plot(self, path: str | Path) -> Path:
         from ziya2lab.scaling.plots import plot_fit
@@ -189,7 +202,7 @@ class FitResult:
         weights = resample_weights(self.table, n, seed, unit)
         starts = np.vstack([self.theta, *self.ranked_starts[:refine]])
         solution = newton_solve(self._problem(), np.tile(starts, (n, 1)), np.repeat(weights, len(starts), axis=0),
-                                lower_bounds(self.law), initial_damping=1e-6)
+                                lower_bounds(self.law), initial_damping=1e-6, processes=self._processes(n))
         objective = np.where(np.isfinite(solution.objective), solution.objective, np.inf).reshape(n, len(starts))
         best = np.arange(n) * len(starts) + objective.argmin(axis=1)
         thetas, converged = solution.theta[best], solution.converged[best]
@@ -203,6 +216,10 @@ class FitResult:
         tail = (1 - level) / 2 * 100
         return {name: (float(np.percentile(column, tail)), float(np.percentile(column, 100 - tail)))
                 for name, column in self.bootstrap_samples.items()}
+
+    def _processes(self, problems: int) -> int:
+        """Fork workers only for closed-form problems (torch in forked children can hang) worth the start-up."""
+        return PROCESSES if problems >= 256 and self._problem().closed_form else 1
 
     def _problem(self) -> Problem:
         if self.problem is None:
@@ -232,6 +249,21 @@ class FitResult:
         r_low, r_high = np.percentile(residuals, [tail, 100 - tail])
         return np.exp(low), np.exp(high), np.exp(low + r_low), np.exp(high + r_high)
 
+    def start_summary(self) -> dict[str, Any]:
+        """How the optimised starts ended: convergence, objectives, gradient norms, how many reached the best."""
+        objectives = np.array([start.objective for start in self.starts])
+        norms = np.array([start.gradient_norm for start in self.starts])
+        finite = np.isfinite(objectives)
+        return {
+            "optimised": len(self.starts),
+            "converged": int(sum(start.converged for start in self.starts)),
+            "at_best": int((objectives <= self.objective * (1 + 1e-6) + 1e-15).sum()),
+            "objective_quantiles": dict(zip(("min", "q25", "median", "q75", "max"),
+                                            np.quantile(objectives[finite], [0, 0.25, 0.5, 0.75, 1]).tolist(),
+                                            strict=True)) if finite.any() else {},
+            "gradient_norm_at_best": float(norms[np.argmin(np.where(finite, objectives, np.inf))]),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         spread = self.spread()
         return {
@@ -242,6 +274,7 @@ class FitResult:
             "points": len(self.table),
             "huber_delta": self.delta,
             "warnings": self.warnings,
+            "start_summary": self.start_summary(),
             "starts": [start.__dict__ for start in self.starts],
             "best_fit_spread": spread.to_dict() if not spread.empty else {},
             "bootstrap": None if self.bootstrap_samples is None else self.bootstrap_samples.to_dict(orient="list"),
@@ -259,12 +292,20 @@ def identifiability_warnings(law: Law, table: pd.DataFrame, theta: np.ndarray) -
         if column in law.columns and table[column].nunique() < 3:
             messages.append(f"only {table[column].nunique()} distinct {column} values: its exponent is poorly "
                             f"determined")
-    for column in ("CH", "RA", "SIM"):
+    for column in ATTRIBUTES:
         if column in law.columns and table[column].nunique() < 2:
             messages.append(f"{column} is constant across the data: its coefficient is not identifiable")
-    varying = "CH" in law.columns and table["CH"].nunique() > 1 and table["RA"].nunique() > 1
-    if varying and abs(np.corrcoef(table["CH"], table["RA"])[0, 1]) > 0.95:
-        messages.append("CH and RA are confounded (|correlation| > 0.95): their coefficients trade off")
+    varying = [column for column in ATTRIBUTES if column in law.columns and table[column].nunique() > 1]
+    for first, second in itertools.combinations(varying, 2):
+        if abs(np.corrcoef(table[first], table[second])[0, 1]) > 0.95:
+            messages.append(f"{first} and {second} are confounded (|correlation| > 0.95): their coefficients "
+                            f"trade off")
+    corpora = table["corpus"].nunique() if "corpus" in table else 0
+    if 1 < corpora <= FEW_CORPORA:
+        for column in varying:
+            if (table.groupby("corpus")[column].nunique() == 1).all():
+                messages.append(f"{column} is constant within each of only {corpora} corpora: its coefficient is "
+                                f"confounded with everything else that differs between them (as in the paper)")
     for name, value, (lower, _) in zip(law.params, theta, law.bounds(), strict=True):
         if lower is not None and abs(value - lower) < 1e-8:
             messages.append(f"{name} is at its bound {lower}")
@@ -311,3 +352,23 @@ def fit(table: pd.DataFrame, law: str = "chinchilla", grid: dict | None = None, 
     theta = np.array(best.theta)
     return FitResult(model, table, theta, best.objective, best.converged, results + polished, delta, ranked[:64],
                      identifiability_warnings(model, table, theta), problem=problem)
+
+
+def fit_groups(table: pd.DataFrame, by: str, law: str = "power", **options: Any) -> dict[Any, FitResult]:
+    """One fit per group (e.g. the per-corpus power law L(V) = E + B/V^β), for quick curves side by side.
+
+    A row without a group, or a group with fewer rows than the law has parameters, is an error naming the rows.
+    """
+    if by not in table:
+        raise KeyError(f"no column {by!r} to group by; the table has {list(table.columns)}")
+    unnamed = table.index[table[by].isna()].tolist()
+    if unnamed:
+        raise ValueError(f"rows {unnamed[:20]} have no {by!r}: they belong to no group")
+    needed = len(get_law(law).params)
+    fits = {}
+    for name, rows in table.groupby(by, observed=False):
+        if len(rows) < needed:
+            raise ValueError(f"group {by}={name!r} has {len(rows)} rows {rows.index.tolist()[:20]}; law {law!r} "
+                             f"needs at least {needed}")
+        fits[name] = fit(rows, law, **options)
+    return fits

@@ -22,6 +22,9 @@ their bound whose gradient pushes outward are frozen for the step.
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,6 +53,7 @@ class Problem:
 
     derivatives: Derivatives
     points: int
+    closed_form: bool
 
 
 def analytic_problem(law: Law, data: dict[str, np.ndarray], log_loss: np.ndarray, delta: float) -> Problem:
@@ -75,7 +79,7 @@ def analytic_problem(law: Law, data: dict[str, np.ndarray], log_loss: np.ndarray
             hessian += terms.curvature(term_weights)
         return hessian, gradient, (weights * _huber_numpy(residuals, delta)).sum(axis=1)
 
-    return Problem(derivatives, len(log_loss))
+    return Problem(derivatives, len(log_loss), closed_form=True)
 
 
 def autograd_problem(law: Law, data: dict[str, torch.Tensor], log_loss: torch.Tensor, delta: float) -> Problem:
@@ -95,7 +99,7 @@ def autograd_problem(law: Law, data: dict[str, torch.Tensor], log_loss: torch.Te
             hessian, (gradient, value) = batched_derivatives(torch.from_numpy(theta), torch.from_numpy(weights))
         return hessian.numpy(), gradient.numpy(), value.numpy()
 
-    return Problem(derivatives, len(log_loss))
+    return Problem(derivatives, len(log_loss), closed_form=False)
 
 
 def make_problem(law: Law, data: dict[str, torch.Tensor], log_loss: torch.Tensor, delta: float) -> Problem:
@@ -120,25 +124,46 @@ def _projected(gradient: np.ndarray, theta: np.ndarray, lower: np.ndarray) -> tu
     return free, np.where(free, gradient, 0.0)
 
 
+PROCESSES = min(2, os.cpu_count() or 1)
+_FORKED: tuple | None = None  # (problem, lower, options), inherited by forked workers instead of pickled
+
+
+def _solve_forked(block: tuple[np.ndarray, np.ndarray]) -> BatchedSolution:
+    problem, lower, options = _FORKED
+    return _solve_block(problem, *block, lower, **options)
+
+
 def newton_solve(problem: Problem, starts: np.ndarray, weights: np.ndarray | None, lower: np.ndarray,
                  max_iterations: int = 500, ftol: float = 1e-12, gtol: float = 1e-10, initial_damping: float = 1e-3,
-                 chunk: int = 4096) -> BatchedSolution:
+                 chunk: int = 4096, processes: int = 1) -> BatchedSolution:
     """Minimise f(θ_k, w_k) for every row k of ``starts`` (problems, p) and ``weights`` (problems, n; None: 1).
 
     A row stops, converged, when its next step's predicted decrease (½·gᵀΔθ) falls below ``ftol`` (relative),
     when its projected gradient norm falls below ``gtol``, or when no damped step lowers it any further (λ at its
-    ceiling: a kink of the Huber loss, or a flat plateau); else after ``max_iterations``. ``lower`` holds each parameter's lower bound (−inf for none).
+    ceiling: a kink of the Huber loss, or a flat plateau); else after ``max_iterations``. With ``processes`` > 1
+    the rows are split over that many forked processes (numpy's elementwise work is single-threaded); use it only
+    for closed-form problems (no torch in the children).
     """
-    parts = []
-    for first in range(0, len(starts), chunk):
-        block = starts[first:first + chunk]
-        block_weights = np.ones((len(block), problem.points)) if weights is None else weights[first:first + chunk]
-        parts.append(_solve_block(problem, block, block_weights, lower, max_iterations, ftol, gtol, initial_damping))
+    global _FORKED
+    weights = np.ones((len(starts), problem.points)) if weights is None else weights
+    blocks = max(processes, -(-len(starts) // chunk))
+    edges = np.linspace(0, len(starts), blocks + 1).astype(int)
+    pieces = [(starts[low:high], weights[low:high]) for low, high in itertools.pairwise(edges) if high > low]
+    options = {"max_iterations": max_iterations, "ftol": ftol, "gtol": gtol, "initial_damping": initial_damping}
+    if processes > 1 and len(pieces) > 1:
+        _FORKED = (problem, lower, options)
+        try:
+            with multiprocessing.get_context("fork").Pool(processes) as pool:
+                parts = pool.map(_solve_forked, pieces)
+        finally:
+            _FORKED = None
+    else:
+        parts = [_solve_block(problem, *piece, lower, **options) for piece in pieces]
     return BatchedSolution(*(np.concatenate([getattr(part, name) for part in parts])
                              for name in ("theta", "objective", "gradient_norm", "converged", "iterations")))
 
 
-def _solve_block(problem: Problem, starts: np.ndarray, weights: np.ndarray, lower: np.ndarray,
+def _solve_block(problem: Problem, starts: np.ndarray, weights: np.ndarray, lower: np.ndarray, *,
                  max_iterations: int, ftol: float, gtol: float, initial_damping: float) -> BatchedSolution:
     theta = np.maximum(np.array(starts, dtype=np.float64), lower)
     count = len(theta)

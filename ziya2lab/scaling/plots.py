@@ -68,3 +68,33 @@ def plot_fit(result: FitResult, path: str | Path) -> Path:
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return Path(path)
+
+
+def plot_attribute_effects(result: FitResult, path: str | Path, points: int = 40) -> Path:
+    """Ziya2's Fig. 7 view: predicted loss as each attribute rises over its range in the data, the others (and V,
+    N) held at their medians; with the bootstrap's 95% band when the fit has been bootstrapped."""
+    from ziya2lab.scaling.fitting import _to_theta
+    from ziya2lab.scaling.laws import ATTRIBUTES
+
+    table = result.table
+    held = {column: float(table[column].median()) for column in result.law.columns}
+    figure, axis = plt.subplots(figsize=(5.5, 4))
+    for attribute in ATTRIBUTES:
+        grid = pd.DataFrame({column: np.full(points, value) for column, value in held.items()})
+        low, high = float(table[attribute].min()), float(table[attribute].max())
+        grid[attribute] = np.linspace(low, high, points) if high > low else np.full(points, low)
+        fraction = np.linspace(0, 1, points)  # position along the attribute's own range, for one shared axis
+        line = axis.plot(fraction, result.predict(grid), label=f"{attribute} ({low:.2g}→{high:.2g})")[0]
+        if result.bootstrap_samples is not None:
+            curves = np.array([result.predict_with(_to_theta(result.law, row), grid)
+                               for row in result.bootstrap_samples.to_dict(orient="records")])
+            axis.fill_between(fraction, *np.nanpercentile(curves, [2.5, 97.5], axis=0), color=line.get_color(),
+                              alpha=0.2)
+    axis.set_xlabel("attribute, from its lowest to its highest value in the data")
+    axis.set_ylabel("predicted loss")
+    axis.set_title(f"{result.law.name}: loss as each attribute rises (others held)")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return Path(path)

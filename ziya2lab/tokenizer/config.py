@@ -26,7 +26,7 @@ class SourceWeighting(Enum):
 class InitExperimentConfig:
     """Averaged vs random initialisation of new-token embeddings, on a small model trained on mixed en/zh text."""
 
-    enabled: bool = False
+    enabled: bool = True
     zh_source: str = "peoples_daily"
     en_source: str = "brown"
     hidden_size: int = 64
@@ -64,7 +64,7 @@ class ExpandTokenizerConfig:
     en_eval: str = ""
     zh_eval_source: str = "peoples_daily"
     en_eval_source: str = "brown"
-    # init_experiment.enabled=true also trains a small model and compares averaged vs random new-token init.
+    # Trains a small model and compares averaged vs random new-token init (init_experiment.enabled=false skips it).
     init_experiment: InitExperimentConfig = field(default_factory=InitExperimentConfig)
     # Where outputs go; empty = Hydra's run directory.
     output_dir: str = ""

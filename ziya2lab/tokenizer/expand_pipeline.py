@@ -6,6 +6,7 @@ corpora actually used (``eval/*.jsonl`` when defaults are taken), ``report.json`
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -48,17 +49,22 @@ def _eval_corpus(path: str, source: str, language: str, output_dir: Path) -> Pat
     return write_source_jsonl(source, "heldout", output_dir / "eval" / f"{language}_{source}_heldout.jsonl")
 
 
-def _stats_record(stats: EncodingStats) -> dict[str, float | int]:
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: a ratio with a zero denominator (no CJK in English text) is written as null."""
+    return None if math.isnan(value) else value
+
+
+def _stats_record(stats: EncodingStats) -> dict[str, float | int | None]:
     return {
         "documents": stats.documents,
         "chars": stats.chars,
         "cjk_chars": stats.cjk_chars,
         "utf8_bytes": stats.utf8_bytes,
         "tokens": stats.tokens,
-        "tokens_per_cjk_char": stats.tokens_per_cjk_char,
-        "cjk_tokens_per_cjk_char": stats.cjk_tokens_per_cjk_char,
-        "bytes_per_token": stats.bytes_per_token,
-        "chars_per_token": stats.chars_per_token,
+        "tokens_per_cjk_char": _finite_or_none(stats.tokens_per_cjk_char),
+        "cjk_tokens_per_cjk_char": _finite_or_none(stats.cjk_tokens_per_cjk_char),
+        "bytes_per_token": _finite_or_none(stats.bytes_per_token),
+        "chars_per_token": _finite_or_none(stats.chars_per_token),
     }
 
 
@@ -195,10 +201,18 @@ def format_report_table(report: dict[str, Any]) -> str:
         f"(token reduction {zh['token_reduction']:.1%})",
         f"added tokens {report['added_tokens']}, padding {report['padding_tokens']}, "
         f"vocab {report['base_vocab_size']} -> {report['vocab_size']}",
+        f"zh floor if every character were one token: {report['zh_chars_per_cjk_char']:.3f} tokens per CJK char",
         f"English unchanged token for token: {report['english_unchanged']} "
         f"({report['english_documents_compared']} documents); HF == sentencepiece: "
         f"{report['hf_matches_sentencepiece']}; padding ids produced: {report['padding_tokens_produced']}",
     ]
+    if "init_experiment" in report:
+        lines += ["-" * 60, f"{'initial zh loss of the expanded model':<40}{'nats/tok':>10}{'new tok':>10}"]
+        for init, figures in report["init_experiment"]["by_init"].items():
+            if "loss_on_new_tokens" in figures:
+                lines.append(
+                    f"{init:<40}{figures['loss_per_token']:>10.3f}{figures['loss_on_new_tokens']:>10.3f}"
+                )
     return "\n".join(lines)
 
 

@@ -60,8 +60,10 @@ def token_losses(model: Any, stream: torch.Tensor, seq_len: int, batch_size: int
             padded[row, : len(window)] = window
         logits = model(padded[:, :-1].clamp(min=0)).logits.float()
         targets = padded[:, 1:]
-        per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
-        losses.append(per_token[targets != -100])
+        per_token = torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), targets.flatten(), ignore_index=-100, reduction="none"
+        )
+        losses.append(per_token[targets.flatten() != -100])
     return torch.cat(losses)
 
 

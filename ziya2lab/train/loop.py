@@ -157,10 +157,10 @@ class Trainer:
         return model
 
     def _peak_flops(self) -> float:
-        dtype = self.cfg.train.precision.value
-        if self.accelerator.device.type == "cuda":
-            return accounting.device_peak_flops(torch.cuda.get_device_name(), dtype) * self.world
-        return accounting.device_peak_flops("cpu", dtype)
+        """Peak of all processes: per GPU, or on CPU the GEMM peak at this process's thread count (the processes
+        split the host's cores between them, so their sum is the host's peak)."""
+        device = str(self.accelerator.device)
+        return accounting.device_peak_flops(device, self.cfg.train.precision.value) * self.world
 
     # ---------------------------------------------------------------------------------------------- resume
     def resume(self) -> None:

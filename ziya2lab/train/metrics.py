@@ -95,9 +95,8 @@ class WandbMirror:
 class ThroughputMeter:
     """Tokens/s and MFU over the steps since the last report.
 
-    MFU = model FLOPs per token (the model's accounting: 6N plus attention) × tokens/s ÷ the peak FLOP/s of the
-    devices used. On CPU the device is the whole host (all processes share its cores), so the peak is not
-    multiplied by the number of processes there.
+    MFU = model FLOPs per token (the model's accounting: 6N plus attention) × global tokens/s ÷ the summed peak
+    FLOP/s of all processes' devices (on CPU: each process's share of the host's cores).
     """
 
     def __init__(self, flops_per_token: float, peak_flops: float) -> None:
