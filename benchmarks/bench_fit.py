@@ -85,8 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--resamples", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--reference-starts", type=int, default=300, help="random subset of the 4,500 starts")
-    parser.add_argument("--reference-resamples", type=int, default=400, help="random subset of the resamples")
+    parser.add_argument("--reference-starts", type=int, default=150, help="random subset of the 4,500 starts")
+    parser.add_argument("--reference-resamples", type=int, default=200, help="random subset of the resamples")
     parser.add_argument("--scipy-default-tolerances", action="store_true",
                         help="run the reference with scipy's default L-BFGS-B tolerances instead of ours (faster, "
                              "less exact)")

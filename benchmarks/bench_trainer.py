@@ -49,6 +49,7 @@ from ziya2lab.train.loop import Trainer
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 GEMM_PROBE_SIZE = 2048
+BF16_PROBE_SIZE = 512  # small: without AVX512-BF16/AMX a bf16 GEMM runs on a slow reference path
 LR = 1e-3
 FIRST_LOSS_TOLERANCE = 1e-3
 
@@ -163,6 +164,14 @@ def main() -> None:
             f"seq {args.seq_len}, batch {trainer.batch} ({tokens_per_step} tokens/step), {args.precision}, "
             f"{torch.get_num_threads()} threads, {flops_token / 1e6:.1f} MFLOP/token"
         )
+        gemm_gflops = {
+            "fp32": measure_gemm_flops(torch.float32, BF16_PROBE_SIZE, repeats=2) / 1e9,
+            "bf16": measure_gemm_flops(torch.bfloat16, BF16_PROBE_SIZE, repeats=2) / 1e9,
+        }
+        print(
+            f"{BF16_PROBE_SIZE}^3 GEMM: fp32 {gemm_gflops['fp32']:.1f} GFLOP/s, bf16 {gemm_gflops['bf16']:.1f} GFLOP/s "
+            f"(CPU capability {torch.backends.cpu.get_cpu_capability()}; bf16 autocast pays only with AVX512-BF16/AMX)"
+        )
         sides: dict[str, Callable[[int], float]] = {"ziya2lab": lambda s: ours_step(trainer, s), "hf": hf.step}
         first_losses = {name: timed(lambda run=run: run(0))[2] for name, run in sides.items()}  # warm-up, step 0
         print(f"warm-up step 0 losses: ziya2lab {first_losses['ziya2lab']:.5f}, hf {first_losses['hf']:.5f}")
@@ -231,6 +240,8 @@ def main() -> None:
         "batch": trainer.batch,
         "precision": args.precision,
         "threads": torch.get_num_threads(),
+        "gemm_512_gflops_fp32": round(gemm_gflops["fp32"], 2),
+        "gemm_512_gflops_bf16": round(gemm_gflops["bf16"], 2),
         "adamw_step_ms_foreach": round(adamw["foreach"] * 1e3, 1),
         "adamw_step_ms_fused": round(adamw["fused"] * 1e3, 1),
     }))

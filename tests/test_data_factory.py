@@ -86,11 +86,14 @@ def _outputs(out: Path) -> dict[str, bytes]:
 
 
 def test_resume_after_a_kill_gives_the_uninterrupted_output(tmp_path: Path) -> None:
-    raw = tmp_path / "raw.jsonl"
+    raw = tmp_path / "raw"
+    raw.mkdir()
     records = [{"id": f"en{i}", "text": text} for i, text in enumerate(GOOD_EN)]
     records += [{"id": f"zh{i}", "text": text} for i, text in enumerate(GOOD_ZH)]
     records += [{"id": "copy", "text": GOOD_EN[3]}, {"id": "short", "text": "tiny"}]
-    raw.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+    for shard in range(3):  # a file is read by one task
+        (raw / f"{shard}.jsonl").write_text("".join(json.dumps(record, ensure_ascii=False) + "\n"
+                                                   for record in records[shard::3]))
     config = _config([raw], tasks=3)
     whole = run_factory(config, tmp_path / "whole")
 
@@ -99,6 +102,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_output(tmp_path: Path) -> N
     # the state a kill during stage one's task 1 leaves: no completion marker, a torn shard, no stage two
     os.remove(killed / "logs" / "stage1" / "completions" / "00001")
     torn = killed / "stage1" / "00001.jsonl"
+    assert torn.stat().st_size > 0
     torn.write_bytes(torn.read_bytes()[: torn.stat().st_size // 3])
     shutil.rmtree(killed / "logs" / "stage2" / "completions")
     shutil.rmtree(killed / "clean")

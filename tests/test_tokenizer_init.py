@@ -21,7 +21,10 @@ NUM_NEW = 1000
 
 
 @pytest.mark.slow
-def test_averaged_init_gives_a_lower_initial_chinese_loss_than_random(tmp_path):
+def test_averaged_init_predicts_the_new_tokens_better_than_random(tmp_path):
+    """The paper's overall "lower initial loss" is NOT reproduced at this scale (docs/TOKENIZER.md): the averaged
+    rows also take probability mass from the base tokens. What holds, and is asserted, is the part averaging is
+    for: the loss on the new tokens."""
     cfg = InitExperimentConfig(train_steps=80, train_chars_per_language=150_000, eval_chars=12_000)
     base_dir = llama2_tokenizer_dir()
     base_proto = read_model_proto(base_dir)
@@ -36,4 +39,12 @@ def test_averaged_init_gives_a_lower_initial_chinese_loss_than_random(tmp_path):
 
     assert set(INITIALISATIONS) <= result["by_init"].keys()
     assert result["new_token_share_of_eval_tokens"] > 0.05
-    INIT_ASSERTIONS_PLACEHOLDER
+    by_init = result["by_init"]
+    # Averaged output rows carry what the model learnt about the characters' bytes: the new tokens themselves
+    # are predicted far better than from random rows (measured: 7.0 vs 8.7 nats).
+    assert by_init["mean"]["loss_on_new_tokens"] < by_init["random"]["loss_on_new_tokens"] - 0.5
+    assert by_init["frequency"]["loss_on_new_tokens"] < by_init["random"]["loss_on_new_tokens"] - 0.5
+    # Averaging only the input rows leaves the output side random, so base-token predictions are unchanged.
+    assert by_init["mean_input_only"]["loss_on_base_tokens"] == pytest.approx(
+        by_init["random"]["loss_on_base_tokens"], abs=0.1
+    )

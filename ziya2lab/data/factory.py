@@ -29,8 +29,7 @@ from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.data.config import FactoryConfig, OutputConfig, ScoringConfig
 from ziya2lab.data.dedup import DUPLICATE_REASONS, Deduplicate
 from ziya2lab.data.kenlm_model import train_model
-from ziya2lab.data.readers import MalformedRecord, read_documents
-from ziya2lab.data.report import evaluate
+from ziya2lab.data.report import evaluate, kept_documents
 from ziya2lab.data.sources import is_reference, iter_source
 from ziya2lab.data.steps import (
     MALFORMED_EXAMPLES,
@@ -132,11 +131,6 @@ def _step_name(step: dict) -> str:
     return step.get("name", "").split(": ", 1)[-1]
 
 
-def count_documents(directory: Path) -> int:
-    return sum(1 for record in read_documents(directory) if not isinstance(record, MalformedRecord)) \
-        if any(directory.glob("*")) else 0
-
-
 def accounting(out: Path) -> dict[str, Any]:
     """Every input record in exactly one state; raises if the states do not add up to the input."""
     documents = malformed = duplicates = 0
@@ -166,7 +160,7 @@ def accounting(out: Path) -> dict[str, Any]:
                         removed[label] = removed.get(label, 0) + _total(value)
     if stage_one_written != stage_two_read:
         raise RuntimeError(f"stage one wrote {stage_one_written} documents but stage two read {stage_two_read}")
-    kept = count_documents(out / "clean")
+    kept = sum(1 for _document in kept_documents(out))
     total = documents + malformed
     if kept + sum(removed.values()) + duplicates + malformed != total:
         raise RuntimeError(f"data factory lost documents: input {total}, kept {kept}, removed {removed}, "

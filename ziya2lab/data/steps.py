@@ -27,7 +27,7 @@ from ziya2lab.common.atomic import atomic_write_json, atomic_write_text
 from ziya2lab.data.config import InputConfig, PreprocessConfig, RulesConfig, ScoringConfig
 from ziya2lab.data.kenlm_model import Scorer
 from ziya2lab.data.noise import make_noise
-from ziya2lab.data.readers import MalformedRecord, read_documents
+from ziya2lab.data.readers import MalformedRecord, expand_paths, read_documents
 from ziya2lab.data.rules import violated_rule
 from ziya2lab.data.sources import is_reference, iter_source
 
@@ -121,24 +121,30 @@ class SourceReader(PipelineStep):
                     yield make_noise(document, noise)
                     noise += 1
 
-    def _records(self):
-        """Every record with the configured fields mapped: url -> ``url``, a given language -> ``source_lang``."""
-        files = (record for path in self.config.paths
-                 for record in read_documents(path, self.config.text_field, self.config.id_field))
-        for record in itertools.chain(self._sources(), files):
-            if isinstance(record, dict):
-                if self.config.url_field in record:
-                    record["url"] = record.pop(self.config.url_field)
-                if self.config.lang_field in record:
-                    record["source_lang"] = record.pop(self.config.lang_field)
-            yield record
+    def _map_fields(self, record: dict | MalformedRecord) -> dict | MalformedRecord:
+        """url -> ``url`` and a given language -> ``source_lang`` (the language used is always the LID's)."""
+        if isinstance(record, dict):
+            if self.config.url_field in record:
+                record["url"] = record.pop(self.config.url_field)
+            if self.config.lang_field in record:
+                record["source_lang"] = record.pop(self.config.lang_field)
+        return record
+
+    def _records(self, rank: int, world_size: int):
+        """This task's share: every n-th packaged document, and every n-th file (a file is read by one task)."""
+        for index, record in enumerate(self._sources()):
+            if index % world_size == rank:
+                yield self._map_fields(record)
+        files = sorted({file for path in self.config.paths for file in expand_paths(path)})
+        for file in files[rank::world_size]:
+            for record in read_documents(file, self.config.text_field, self.config.id_field):
+                yield self._map_fields(record)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         malformed: list[dict] = []
-        records = tqdm(self._records(), desc=f"reading (task {rank})", unit="doc", disable=not self.progress)
-        for index, record in enumerate(records):
-            if index % world_size != rank:
-                continue
+        records = tqdm(self._records(rank, world_size), desc=f"reading (task {rank})", unit="doc",
+                       disable=not self.progress)
+        for record in records:
             if isinstance(record, MalformedRecord):
                 self.stat_update("malformed")
                 malformed.append({"file": record.file, "line": record.line, "reason": record.reason})

