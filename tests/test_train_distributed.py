@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from ziya2lab.common.paths import repo_root
 from ziya2lab.train.config import AccelerateConfig, Precision
@@ -53,3 +54,30 @@ def test_two_process_ddp_matches_one_process_at_the_same_global_batch(tmp_path: 
         assert loss_two == pytest.approx(loss_one, rel=1e-4)
     assert two["eval"] == pytest.approx(one["eval"], rel=1e-4)
     assert one_losses[-1][1] < one_losses[0][1], "the run learns"
+
+
+@pytest.mark.slow
+@pytest.mark.distributed
+def test_fsdp2_over_gloo_shards_the_model_and_trains_like_one_process(tmp_path: Path) -> None:
+    """accelerate's FSDP plugin is GPU-only, so this drives torch's FSDP2 (``fully_shard``) on our model directly."""
+    from workers import fsdp_train  # tests/workers: also the script torchrun launches
+
+    output = tmp_path / "fsdp.json"
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    result = subprocess.run([*launch, fsdp_train.__file__, str(output)], capture_output=True, text=True,
+                            cwd=repo_root(), env=environment, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sharded = json.loads(output.read_text())
+    assert sharded["world_size"] == 2
+    assert sharded["local_shape"][0] * 2 == sharded["full_shape"][0], "each rank holds half of every parameter"
+
+    torch.manual_seed(0)
+    reference = fsdp_train.Llama(fsdp_train.CONFIG)
+    reference_losses = fsdp_train.train(reference, *fsdp_train.batch(), world_size=1)
+    assert sharded["losses"] == pytest.approx(reference_losses, rel=1e-4)
+    assert reference_losses[-1] < reference_losses[0], "the run learns"
+    gathered = torch.load(output.with_suffix(".pt"))
+    assert set(gathered) == set(reference.state_dict())
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(gathered[name], value, rtol=1e-4, atol=1e-5, msg=name)
