@@ -117,16 +117,19 @@ def _expanded(model: Any, expansion: Expansion, init: str, train_stream: torch.T
         return candidate
     weights = _source_frequency_weights(expansion, train_stream) if init == "frequency" else None
     candidate.resize_token_embeddings(expansion.vocab_size, expansion.source_ids(), weights)
-    if init == "mean_input_only":
-        # Output rows back to the random init: an averaged output row inherits the lead byte's logit, so every
-        # new character with that lead byte competes for the same probability mass.
-        with torch.no_grad():
-            new_rows = candidate.lm_head.weight[expansion.base_vocab_size :]
+    new_rows = candidate.lm_head.weight[expansion.base_vocab_size :]
+    # Averaged output rows inherit the lead UTF-8 byte's logit, so every new character with that lead byte
+    # competes for the same probability mass; these two variants keep the averaged input rows only.
+    with torch.no_grad():
+        if init == "mean_input_only":
             new_rows.normal_(mean=0.0, std=candidate.config.initializer_range)
+        elif init == "mean_input_centroid_output":
+            # Hewitt (2021): the centroid of the old output rows gives every new token about the average logit.
+            new_rows.copy_(candidate.lm_head.weight[: expansion.base_vocab_size].mean(0, keepdim=True))
     return candidate
 
 
-INITIALISATIONS = ("mean", "frequency", "mean_input_only", "random")
+INITIALISATIONS = ("mean", "frequency", "mean_input_only", "mean_input_centroid_output", "random")
 
 
 def compare_initialisations(
