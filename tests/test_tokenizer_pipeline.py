@@ -18,8 +18,9 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from ziya2lab.common.paths import repo_root
+from ziya2lab.data.sources import SourceUnavailable, to_simplified
 from ziya2lab.tokenizer.config import ExpandTokenizerConfig, SourceWeighting
-from ziya2lab.tokenizer.corpora import ZH_CORPORA_SETUP, ZhCorpusMissing, iter_source_texts, to_simplified
+from ziya2lab.tokenizer.corpora import iter_source_texts
 from ziya2lab.tokenizer.expand_pipeline import PLOT_FILE, REPORT_FILE, run_expand_tokenizer
 from ziya2lab.tokenizer.spm_io import HF_FILE, SPM_FILE
 
@@ -105,7 +106,7 @@ def test_missing_counting_corpus_names_its_package(tmp_path, monkeypatch):
         ("chinese_poetry", "npm package chinese-poetry"),
         ("manpages_zh", "package manpages-zh"),
     ):
-        with pytest.raises(ZhCorpusMissing, match=f"{package}.*{ZH_CORPORA_SETUP}"):
+        with pytest.raises(SourceUnavailable, match=f"{package}.*setup/31_zh_corpora.sh"):
             next(iter_source_texts(name, "train"))
 
 

