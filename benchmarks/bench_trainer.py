@@ -9,7 +9,7 @@ from the same initial weights, with the same batch, steps, precision, AdamW sett
 decay 0.1, clip 1.0) and thread count.
 
 - ziya2lab: the trainer itself (``Trainer`` from ``ziya2lab.train.loop``, built from the composed Hydra config)
-  running its one-optimisation-step method ``Trainer._update`` (batch sampling, forward, backward, clipping,
+  running its one-optimisation-step method ``Trainer.update`` (batch sampling, forward, backward, clipping,
   guard, AdamW).
 - Hugging Face: ``LlamaForCausalLM`` (``sdpa`` attention) loaded with ziya2lab's initial weights, fed the same
   collated batch, loss = cross-entropy on the same aligned targets, ``clip_grad_norm_``, ``torch.optim.AdamW``.
@@ -107,7 +107,7 @@ class HuggingFaceLoop:
 
 
 def ours_step(trainer: Trainer, step: int) -> float:
-    loss, _, _, _ = trainer._update(step, LR, trainer.guard)
+    loss, _, _, _ = trainer.update(step, LR, trainer.guard)
     return loss
 
 

@@ -214,7 +214,7 @@ class Trainer:
         output = self.model(input_ids, document_ids=documents, targets=targets)
         return output, int((targets != IGNORE_INDEX).sum())
 
-    def _update(self, step: int, lr: float, guard: StabilityGuard) -> tuple[float, float, str | None, int]:
+    def update(self, step: int, lr: float, guard: StabilityGuard) -> tuple[float, float, str | None, int]:
         """Forward/backward the global batch of ``step`` and apply it unless the guard objects.
 
         The loss is weighted per target token over the whole global batch, so the gradient is the same however
@@ -310,7 +310,7 @@ class Trainer:
             self._run_due_branches()
             step = self.state.step
             lr = self.lr_at(step)
-            loss, grad_norm, reason, count = self._update(step, lr, self.guard)
+            loss, grad_norm, reason, count = self.update(step, lr, self.guard)
             self.state.step += 1
             self.state.tokens += self.tokens_per_step
             self.state.loss_tokens += count
@@ -363,7 +363,7 @@ class Trainer:
         losses = []
         for offset in range(cooldown):
             lr = cooldown_lr(offset, cooldown, self.lr_at(branch_step), train.min_lr, train.wsd_decay_shape)
-            loss, _, reason, _ = self._update(branch_step + offset, lr, guard)
+            loss, _, reason, _ = self.update(branch_step + offset, lr, guard)
             if reason is None:
                 losses.append(loss)
         record = {
