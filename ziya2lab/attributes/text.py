@@ -10,7 +10,8 @@ import itertools
 import re
 from collections.abc import Sequence
 
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+from ziya2lab.common.cjk import CJK_IDEOGRAPH as CJK
+
 EN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+")
 ZH_TERMINALS = "。！？；…"
 EN_TERMINALS = ".!?;…"

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from ziya2lab.common.cjk import CJK_IDEOGRAPH as CJK
 from ziya2lab.data.config import RulesConfig
 
-CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df]")
 LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 ENGLISH_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 URL = re.compile(r"https?://\S+|www\.\S+")

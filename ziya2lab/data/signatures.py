@@ -29,6 +29,8 @@ from collections.abc import Sequence
 import numpy as np
 import xxhash
 
+from ziya2lab.common.cjk import CJK_RANGES
+
 SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -39,14 +41,13 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 EMPTY_BIN = np.uint32(0xFFFFFFFF)
 
 _OTHER, _WORD, _CJK = 0, 1, 2
-_CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 
 
 def _token_classes() -> np.ndarray:
     """Class of every code point: CJK ideograph, other letter/digit (part of a word), or neither."""
     classes = np.zeros(0x110000, dtype=np.uint8)
     classes[:0x10000] = [_WORD if chr(code).isalnum() else _OTHER for code in range(0x10000)]
-    for start, end in _CJK_RANGES:
+    for start, end in CJK_RANGES:
         classes[start : end + 1] = _CJK
     return classes
 

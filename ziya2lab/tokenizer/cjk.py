@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 
-# CJK Unified Ideographs, Extension A, Compatibility Ideographs, and Extensions B–H (planes 2 and 3).
-# Punctuation (，。「」) and fullwidth forms are not ideographs and are not counted.
-CJK_IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003347f]")
+from ziya2lab.common.cjk import CJK_IDEOGRAPH
 
 
 def is_cjk_char(char: str) -> bool:
