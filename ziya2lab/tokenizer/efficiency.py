@@ -18,7 +18,8 @@ from typing import Any
 
 import sentencepiece as spm
 
-from ziya2lab.tokenizer.cjk import CJK_IDEOGRAPH, cjk_char_count
+from ziya2lab.common.cjk import CJK_IDEOGRAPH
+from ziya2lab.tokenizer.cjk import cjk_char_count
 
 Encode = Callable[[str], Sequence[int]]
 

@@ -15,7 +15,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ziya2lab.common.atomic import atomic_write_json
-from ziya2lab.tokenizer.cjk import CJK_IDEOGRAPH
+from ziya2lab.common.cjk import CJK_IDEOGRAPH
 from ziya2lab.tokenizer.config import ExpandTokenizerConfig, SourceWeighting
 from ziya2lab.tokenizer.corpora import iter_file_texts, iter_source_texts, write_source_jsonl
 from ziya2lab.tokenizer.efficiency import EncodingStats, compare_encodings, efficiency_gain, encoding_stats
