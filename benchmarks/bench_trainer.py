@@ -43,9 +43,9 @@ from omegaconf import OmegaConf
 
 import ziya2lab.train.config  # noqa: F401  (registers train_schema)
 from ziya2lab.common.paths import repo_root
-from ziya2lab.data.tokens import IGNORE_INDEX, collate, global_batch_indices
 from ziya2lab.model.accounting import count_parameters, flops_per_token, measure_gemm_flops
 from ziya2lab.train.loop import Trainer
+from ziya2lab.train.tokens import IGNORE_INDEX, collate, global_batch_indices
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 GEMM_PROBE_SIZE = 2048

@@ -13,8 +13,8 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-import ziya2lab.sweeps.config  # noqa: F401  (registers attribute_scaling_schema)
-from ziya2lab.sweeps.study import run_study
+import ziya2lab.study.config  # noqa: F401  (registers attribute_scaling_schema)
+from ziya2lab.study.study import run_study
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="attribute_scaling")

@@ -11,8 +11,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-import ziya2lab.sweeps.config  # noqa: F401  (registers collect_schema)
-from ziya2lab.sweeps.results import write_results
+import ziya2lab.study.config  # noqa: F401  (registers collect_schema)
+from ziya2lab.study.results import write_results
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="collect")

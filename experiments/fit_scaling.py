@@ -1,6 +1,6 @@
 """Fit a scaling law to a table of runs and write fit.json (unrounded) plus plots; print parameters with CIs.
 
-    python experiments/fit_scaling.py input=tests/data/chinchilla_svg_extracted.csv law=chinchilla \\
+    python experiments/fit_scaling.py input=tests/fixtures/chinchilla_svg_extracted.csv law=chinchilla \\
         drop_highest_losses=5 bootstrap=4000 output=outputs/fit_scaling/chinchilla
     python experiments/fit_scaling.py input=outputs/attribute_scaling/default/results.parquet law=joint
     python experiments/fit_scaling.py input=multirun/train/2026-11-23/10-00-00 law=ziya2   # a sweep's run tree
@@ -22,8 +22,8 @@ from ziya2lab.scaling import FitResult, fit
 from ziya2lab.scaling.laws import ATTRIBUTES
 from ziya2lab.scaling.plots import plot_attribute_effects
 from ziya2lab.scaling.tables import read_table
-from ziya2lab.sweeps.analysis import effective_data_multipliers
-from ziya2lab.sweeps.results import write_results
+from ziya2lab.study.analysis import effective_data_multipliers
+from ziya2lab.study.results import write_results
 
 
 def load(source: Path, drop_highest_losses: int) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from ziya2lab.attributes.config import RateCorpusAppConfig
 from ziya2lab.attributes.rate import read_corpus
 from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.common.paths import cache_dir
-from ziya2lab.eval.test_sets import load_test_sets, read_jsonl
+from ziya2lab.eval.heldout import load_test_sets, read_jsonl
 
 ATTRIBUTES_FILE = "attributes.json"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-import ziya2lab.sweeps.config  # noqa: F401  (registers wandb_report_schema)
-from ziya2lab.sweeps.wandb_report import ReportPlan, describe, publish
+import ziya2lab.study.config  # noqa: F401  (registers wandb_report_schema)
+from ziya2lab.study.wandb_report import ReportPlan, describe, publish
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="wandb_report")

@@ -8,15 +8,15 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from ziya2lab.data.tokens import (
+from ziya2lab.tokenizer.small_bpe import cached_small_bpe
+from ziya2lab.train.config import DataConfig, Packing, SourceConfig, TokenizerConfig, TokenizerPreset
+from ziya2lab.train.tokens import (
     SupervisedWindows,
     UnsupervisedWindows,
     WindowMixture,
     Windows,
     build_token_file,
 )
-from ziya2lab.tokenizer.small_bpe import cached_small_bpe
-from ziya2lab.train.config import DataConfig, Packing, SourceConfig, TokenizerConfig, TokenizerPreset
 
 
 def _optional_field(record: dict, name: str | None) -> str | None:

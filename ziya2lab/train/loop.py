@@ -25,13 +25,6 @@ from accelerate.utils import DistributedType, set_seed
 from omegaconf import DictConfig, OmegaConf
 
 from ziya2lab.common.atomic import atomic_directory, atomic_write_json, atomic_write_text
-from ziya2lab.data.tokens import (
-    IGNORE_INDEX,
-    UnsupervisedWindows,
-    WindowMixture,
-    collate,
-    global_batch_indices,
-)
 from ziya2lab.model import Llama, LlamaConfig, accounting
 from ziya2lab.train.checkpoint import (
     latest_checkpoint,
@@ -46,6 +39,13 @@ from ziya2lab.train.guard import StabilityGuard, TrainingDiverged
 from ziya2lab.train.metrics import MetricsLog, ThroughputMeter, WandbMirror, read_jsonl
 from ziya2lab.train.optim import build_optimizer, set_learning_rate
 from ziya2lab.train.schedule import branch_cooldown_steps, cooldown_lr, learning_rate, warmup_steps
+from ziya2lab.train.tokens import (
+    IGNORE_INDEX,
+    UnsupervisedWindows,
+    WindowMixture,
+    collate,
+    global_batch_indices,
+)
 
 BRANCHES_FILE = "branches.jsonl"
 

@@ -13,9 +13,9 @@ import yaml
 from ziya2lab.common.paths import repo_root
 from ziya2lab.data.sources import iter_source
 from ziya2lab.scaling import fit
-from ziya2lab.sweeps.collect import RESULT_COLUMNS, collect
-from ziya2lab.sweeps.config import StudyConfig
-from ziya2lab.sweeps.grid import grid_specs, run_overrides
+from ziya2lab.study.collect import RESULT_COLUMNS, collect
+from ziya2lab.study.config import StudyConfig
+from ziya2lab.study.grid import grid_specs, run_overrides
 from ziya2lab.train.config import LoggerConfig
 
 ROOT = repo_root()
@@ -45,7 +45,7 @@ def test_grid_run_ids_change_with_any_setting(tmp_path: Path) -> None:
 
 
 def test_offline_wandb_report_lists_what_it_would_publish_and_what_to_sync(tmp_path: Path) -> None:
-    from ziya2lab.sweeps.wandb_report import ReportPlan, describe
+    from ziya2lab.study.wandb_report import ReportPlan, describe
 
     for name in ("a", "b"):
         (tmp_path / name / "wandb" / f"offline-run-2026-{name}").mkdir(parents=True)
@@ -55,7 +55,7 @@ def test_offline_wandb_report_lists_what_it_would_publish_and_what_to_sync(tmp_p
 
 
 def test_ordering_verdict_reads_the_intervals() -> None:
-    from ziya2lab.sweeps.analysis import ordering_verdict
+    from ziya2lab.study.analysis import ordering_verdict
 
     paper_like = ordering_verdict({"CH": (1.0, 0.8, 1.2), "RA": (1.1, 0.9, 1.3), "SIM": (0.1, 0.05, 0.2)})
     assert paper_like["holds"] and paper_like["ratio_min_ab_over_c"] == 10.0

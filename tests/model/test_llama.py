@@ -68,7 +68,7 @@ def test_fp32_rope_is_100x_more_accurate_than_bf16_at_position_4096() -> None:
 def test_large_presets_match_published_sizes_on_the_meta_device(preset: str, published: int) -> None:
     from omegaconf import OmegaConf
 
-    values = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[1] / "conf" / "model" / f"{preset}.yaml"))
+    values = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[2] / "conf" / "model" / f"{preset}.yaml"))
     with torch.device("meta"):
         model = Llama(LlamaConfig(**values))
     assert sum(p.numel() for p in model.parameters()) == published == count_parameters(model.config, True)
@@ -131,11 +131,11 @@ def test_resize_initialises_new_rows_from_sources(model: Llama) -> None:
     assert model(torch.tensor([[302]])).logits.shape == (1, 1, 303)
 
 
-@pytest.mark.parametrize("preset", sorted(p.stem for p in Path(__file__).parents[1].glob("conf/model/llama_*.yaml")))
+@pytest.mark.parametrize("preset", sorted(p.stem for p in Path(__file__).parents[2].glob("conf/model/llama_*.yaml")))
 def test_parameter_count_is_exact(preset: str) -> None:
     from omegaconf import OmegaConf
 
-    values = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[1] / "conf" / "model" / f"{preset}.yaml"))
+    values = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[2] / "conf" / "model" / f"{preset}.yaml"))
     config = LlamaConfig(**values)
     if count_parameters(config, include_embeddings=True) > 40e6:
         pytest.skip("too large to instantiate in a unit test")

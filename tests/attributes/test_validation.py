@@ -8,7 +8,7 @@ import pytest
 
 from ziya2lab.attributes.config import LevelsConfig, RatersConfig
 from ziya2lab.attributes.validation import real_documents, validate_raters, write_validation
-from ziya2lab.eval.test_sets import load_test_sets, pool_path, read_jsonl
+from ziya2lab.eval.heldout import load_test_sets, pool_path, read_jsonl
 
 
 @pytest.mark.slow

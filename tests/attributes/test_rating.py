@@ -17,9 +17,9 @@ from ziya2lab.attributes import make_levels
 from ziya2lab.attributes.corruption import corrupt_coherence, corrupt_readability
 from ziya2lab.attributes.rate import read_corpus
 from ziya2lab.data.sources import iter_source
-from ziya2lab.eval.test_sets import load_test_sets
+from ziya2lab.eval.heldout import load_test_sets
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,15 @@ import pandas as pd
 
 from ziya2lab.common.atomic import atomic_write_text
 from ziya2lab.scaling.laws import ATTRIBUTES
-from ziya2lab.sweeps import figures
-from ziya2lab.sweeps.analysis import (
+from ziya2lab.study import figures
+from ziya2lab.study.analysis import (
     JOINT,
     StudyFit,
     base_quality_terms,
     multipliers_with_intervals,
     ordering_verdict,
 )
-from ziya2lab.sweeps.runner import RunOutcome
+from ziya2lab.study.runner import RunOutcome
 
 
 def _interval(value: tuple[float, float, float]) -> str:

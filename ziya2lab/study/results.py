@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ziya2lab.common.atomic import atomic_file
-from ziya2lab.sweeps.collect import collect
+from ziya2lab.study.collect import collect
 
 
 def save_table(table: pd.DataFrame, path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from ziya2lab.scaling import fit
 from ziya2lab.scaling.laws import get_law
 
-CHINCHILLA = Path(__file__).parent / "data" / "chinchilla_svg_extracted.csv"
+CHINCHILLA = Path(__file__).parents[1] / "fixtures" / "chinchilla_svg_extracted.csv"
 
 
 @pytest.fixture(scope="module")

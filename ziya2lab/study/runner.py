@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from ziya2lab.common.atomic import atomic_write_text
 from ziya2lab.common.hashing import hash_config
 from ziya2lab.common.paths import repo_root
-from ziya2lab.sweeps.collect import SUMMARY_FILE
+from ziya2lab.study.collect import SUMMARY_FILE
 from ziya2lab.train.metrics import read_jsonl
 
 LOG_FILE = "train.log"

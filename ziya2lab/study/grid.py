@@ -10,8 +10,8 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from ziya2lab.sweeps.config import GridConfig
-from ziya2lab.sweeps.runner import RunSpec
+from ziya2lab.study.config import GridConfig
+from ziya2lab.study.runner import RunSpec
 from ziya2lab.train.config import LoggerConfig, LoggerKind
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ziya2lab.sweeps.analysis import StudyFit
+from ziya2lab.study.analysis import StudyFit
 from ziya2lab.train.config import LoggerConfig, LoggerKind
 
 

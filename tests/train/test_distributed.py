@@ -60,7 +60,7 @@ def test_two_process_ddp_matches_one_process_at_the_same_global_batch(tmp_path: 
 @pytest.mark.distributed
 def test_fsdp2_over_gloo_shards_the_model_and_trains_like_one_process(tmp_path: Path) -> None:
     """accelerate's FSDP plugin is GPU-only, so this drives torch's FSDP2 (``fully_shard``) on our model directly."""
-    from workers import fsdp_train  # tests/workers: also the script torchrun launches
+    from workers import fsdp_train  # tests/train/workers: also the script torchrun launches
 
     output = tmp_path / "fsdp.json"
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -5,7 +5,7 @@
 5. the training grid (model presets × corpora × seeds, WSD branches for several V per run);
 6. ``results.parquet``;  7. Ziya2's law per size and the joint law, bootstrapped over runs;
 8. ``report.md`` with figures;  9. a wandb summary run (offline by default).
-Every stage and run is cached under the study directory, keyed by its settings, so a re-run skips finished work.
+Every step and run is cached under the study directory, keyed by its settings, so a re-run skips finished work.
 """
 
 from __future__ import annotations
@@ -26,17 +26,17 @@ from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.common.hashing import hash_texts
 from ziya2lab.data.factory import run_factory
 from ziya2lab.data.readers import MalformedRecord, read_documents
-from ziya2lab.eval.test_sets import build_test_sets, pool_path, read_jsonl
-from ziya2lab.sweeps.analysis import fit_study
-from ziya2lab.sweeps.collect import CORPUS_ATTRIBUTES_FILE
-from ziya2lab.sweeps.compose import compose_app
-from ziya2lab.sweeps.config import StudyAppConfig, StudyConfig
-from ziya2lab.sweeps.grid import grid_specs
-from ziya2lab.sweeps.report import fit_summary, write_report
-from ziya2lab.sweeps.results import write_results
-from ziya2lab.sweeps.runner import run_grid
-from ziya2lab.sweeps.stage import run_stage
-from ziya2lab.sweeps.summary_run import log_summary_run
+from ziya2lab.eval.heldout import build_test_sets, pool_path, read_jsonl
+from ziya2lab.study.analysis import fit_study
+from ziya2lab.study.cache import run_cached_step
+from ziya2lab.study.collect import CORPUS_ATTRIBUTES_FILE
+from ziya2lab.study.compose import compose_app
+from ziya2lab.study.config import StudyAppConfig, StudyConfig
+from ziya2lab.study.grid import grid_specs
+from ziya2lab.study.report import fit_summary, write_report
+from ziya2lab.study.results import write_results
+from ziya2lab.study.runner import run_grid
+from ziya2lab.study.summary_run import log_summary_run
 from ziya2lab.tokenizer.small_bpe import train_small_bpe
 
 log = logging.getLogger(__name__)
@@ -109,19 +109,19 @@ def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
     out.mkdir(parents=True, exist_ok=True)
     settings = _container(OmegaConf.structured(study))
 
-    base = run_stage(out / "factory", {"factory": settings["factory_overrides"], "cap": study.max_base_chars,
+    base = run_cached_step(out / "factory", {"factory": settings["factory_overrides"], "cap": study.max_base_chars,
                                        "seed": study.seed},
                      build=lambda directory: _save_base(build_base(study, directory), directory),
                      load=_load_base)
     base_hash = hash_texts(document["text"] for document in base)
-    test_sets = run_stage(out / "test_sets", {"names": study.test_sets},
+    test_sets = run_cached_step(out / "test_sets", {"names": study.test_sets},
                           build=lambda directory: build_test_sets(directory, study.test_sets),
                           load=lambda directory: {name: directory / f"{name}.jsonl" for name in study.test_sets})
-    corpora = run_stage(out / "corpora", {"base": base_hash, "levels": settings["levels"],
+    corpora = run_cached_step(out / "corpora", {"base": base_hash, "levels": settings["levels"],
                                           "raters": settings["raters"], "test_sets": study.test_sets},
                         build=lambda directory: build_corpora(study, base, test_sets, directory),
                         load=lambda directory: pd.DataFrame(json.loads((directory / CORPORA_INDEX).read_text())))
-    tokenizer_dir = run_stage(out / "tokenizer", {"base": base_hash, "vocab": study.tokenizer_vocab_size},
+    tokenizer_dir = run_cached_step(out / "tokenizer", {"base": base_hash, "vocab": study.tokenizer_vocab_size},
                               build=lambda directory: _train_tokenizer(base, study.tokenizer_vocab_size, directory),
                               load=lambda directory: directory)
 

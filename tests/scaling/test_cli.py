@@ -14,8 +14,8 @@ import pytest
 from ziya2lab.scaling import fit, fit_groups
 from ziya2lab.scaling.laws import get_law
 
-ROOT = Path(__file__).parents[1]
-CHINCHILLA = ROOT / "tests" / "data" / "chinchilla_svg_extracted.csv"
+ROOT = Path(__file__).parents[2]
+CHINCHILLA = ROOT / "tests" / "fixtures" / "chinchilla_svg_extracted.csv"
 
 
 def _run(*overrides: str) -> subprocess.CompletedProcess:

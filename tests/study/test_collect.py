@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from ziya2lab.sweeps.collect import RESULT_COLUMNS, collect
-from ziya2lab.sweeps.results import write_results
+from ziya2lab.study.collect import RESULT_COLUMNS, collect
+from ziya2lab.study.results import write_results
 
 
 def _write_corpus(directory: Path, name: str, coherence: float, similarity: dict[str, float]) -> Path:

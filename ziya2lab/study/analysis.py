@@ -12,7 +12,7 @@ import pandas as pd
 
 from ziya2lab.scaling import FitResult, fit
 from ziya2lab.scaling.laws import ATTRIBUTES
-from ziya2lab.sweeps.config import FitConfig
+from ziya2lab.study.config import FitConfig
 
 COEFFICIENT_OF = {"CH": "A", "RA": "B", "SIM": "C"}
 JOINT = "joint"

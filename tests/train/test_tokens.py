@@ -15,7 +15,8 @@ from transformers import PreTrainedTokenizerFast
 
 import ziya2lab.train.config  # registers train_schema; TokenizerConfig used below
 from ziya2lab.common.paths import repo_root
-from ziya2lab.data.tokens import (
+from ziya2lab.train.datasets import load_tokenizer
+from ziya2lab.train.tokens import (
     IGNORE_INDEX,
     SupervisedWindows,
     UnsupervisedWindows,
@@ -24,7 +25,6 @@ from ziya2lab.data.tokens import (
     collate,
     global_batch_indices,
 )
-from ziya2lab.train.datasets import load_tokenizer
 
 SPECIALS = ["<s>", "</s>", "<pad>"]
 SHARED_CACHE = os.environ.get("ZIYA2LAB_CACHE")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ziya2lab.common.paths import repo_root
-from ziya2lab.sweeps.collect import RESULT_COLUMNS
+from ziya2lab.study.collect import RESULT_COLUMNS
 
 
 @pytest.fixture(scope="module")
