@@ -18,10 +18,10 @@ from ziya2lab.attributes import SimilarityRater, rate_corpus
 from ziya2lab.attributes.config import RateCorpusAppConfig
 from ziya2lab.attributes.rate import read_corpus
 from ziya2lab.common.atomic import atomic_write_json
+from ziya2lab.common.jsonl import read_jsonl
 from ziya2lab.common.paths import cache_dir
-from ziya2lab.eval.heldout import load_test_sets, read_jsonl
-
-ATTRIBUTES_FILE = "attributes.json"
+from ziya2lab.common.run_dir import CORPUS_ATTRIBUTES_FILE
+from ziya2lab.eval.heldout import load_test_sets
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="rate_corpus")
@@ -37,12 +37,12 @@ def main(cfg: DictConfig) -> None:
     ratings = rate_corpus(documents, app.attributes, similarity, app.raters, sheet_dir=out)
     record = {**ratings, "corpus": app.corpus, "n_documents": len(documents), "n_malformed": len(malformed),
               "backends": {name: getattr(app.attributes, name).backend for name in app.raters}}
-    atomic_write_json(out / ATTRIBUTES_FILE, record)
+    atomic_write_json(out / CORPUS_ATTRIBUTES_FILE, record)
     rows = [{"attribute": name, "value": ratings[name]} for name in ("coherence", "readability") if name in ratings]
     rows += [{"attribute": f"similarity:{name}", "value": value} for name, value in ratings.get("similarity", {}).items()]
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4f"))
     print(f"{ratings['n_rated']} of {len(documents)} documents rated ({len(malformed)} malformed skipped) -> "
-          f"{out / ATTRIBUTES_FILE}")
+          f"{out / CORPUS_ATTRIBUTES_FILE}")
     print(json.dumps(record, ensure_ascii=False))
 
 

@@ -17,8 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 from ziya2lab.attributes.config import ValidateRatersAppConfig
 from ziya2lab.attributes.rate import read_corpus
 from ziya2lab.attributes.validation import real_documents, validate_raters, write_validation
+from ziya2lab.common.jsonl import read_jsonl
 from ziya2lab.common.paths import cache_dir
-from ziya2lab.eval.heldout import load_test_sets, pool_path, read_jsonl
+from ziya2lab.eval.heldout import load_test_sets, pool_path
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="validate_raters")

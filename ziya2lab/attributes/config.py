@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-RATER_NAMES = ("coherence", "readability", "similarity")
+from ziya2lab.common.attributes import RATERS
+
 FLAG_BACKENDS = ("auto", "judge", "human")
 EMBEDDING_BACKENDS = ("tfidf", "minilm", "sentence_transformers")
 
@@ -103,7 +104,7 @@ class RatersConfig:
 class LevelsConfig:
     """A controlled family per attribute: that attribute moves over ``levels``, the others stay clean."""
 
-    attributes: list[str] = field(default_factory=lambda: list(RATER_NAMES))
+    attributes: list[str] = field(default_factory=lambda: list(RATERS))
     levels: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.6])
     similarity_test_set: str = "en_prose"  # whose pool the SIM operator mixes in
     budget_fraction: float = 0.85  # every corpus holds this fraction of the clean corpus's characters
@@ -113,7 +114,7 @@ class LevelsConfig:
 @dataclass
 class RateCorpusAppConfig:
     corpus: str = MISSING  # a JSONL file with `text`, a Parquet file, or a directory of them
-    raters: list[str] = field(default_factory=lambda: list(RATER_NAMES))
+    raters: list[str] = field(default_factory=lambda: list(RATERS))
     test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news"])
     test_sets_dir: str = ""  # empty = cache_dir("test_sets"), built on first use
     attributes: RatersConfig = field(default_factory=RatersConfig)

@@ -11,7 +11,7 @@ import re
 
 from ziya2lab.attributes.config import AutoReadabilityConfig
 from ziya2lab.attributes.junk import junk_reasons
-from ziya2lab.attributes.text import count_tokens, ends_terminated, paragraphs, sentences
+from ziya2lab.attributes.text import CJK, count_tokens, ends_terminated, paragraphs, sentences
 
 # Brackets only: a quotation may run over several paragraphs (Chinese reopens it in every paragraph), so an
 # unbalanced quote mark in one paragraph is not an error.
@@ -20,8 +20,8 @@ PAIRS = ("()", "（）", "《》", "【】", "[]")
 REPEATED_PUNCT = re.compile(r"([,，、;；:：。])\1|[,，][.。]|。[,，]|[;；:：][,，.。]|[,，][;；:：]")
 PROSE_MARK = re.compile(r"[,，、;；]")
 EN_ELLIPSIS_CUT = re.compile(r"\b[a-z]+(?:\.\.\.|…)(?=\s|$)")
-ZH_ELLIPSIS_CUT = re.compile(r"[\u4e00-\u9fff](?:……|…|\.\.\.)")
-HALF_WIDTH_IN_ZH = re.compile(r"[\u4e00-\u9fff][,.;:?!][\u4e00-\u9fff]")
+ZH_ELLIPSIS_CUT = re.compile(CJK.pattern + r"(?:……|…|\.\.\.)")
+HALF_WIDTH_IN_ZH = re.compile(CJK.pattern + r"[,.;:?!]" + CJK.pattern)
 # Mid-paragraph only: a paragraph that starts in lower case is usually a caption, list item or split quotation.
 LOWER_START = re.compile(r"[.!?]\s+([a-z])")
 ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]{1,3}|\b(?:[A-Za-z]\.)+|\d+|etc|vs|approx|resp|cf)\.\s+[a-z]$")

@@ -11,9 +11,10 @@ import functools
 import re
 from dataclasses import dataclass
 
-URL = re.compile(r"https?://\S+|www\.[\w\-]+\.\w+|\b[\w\-]+\.(?:com|net|org|cn|io|biz|info|shop)\b", re.I)
-EMAIL = re.compile(r"\b[\w.+\-]+@[\w\-]+\.[\w.\-]+\b")
-PHONE = re.compile(r"(?:\+?\d{1,3}[\s\-]?)?(?:\(\d{2,4}\)|\d{3,4})[\s\-]?\d{3,4}[\s\-]?\d{4}\b")
+from ziya2lab.data.rules import EMAIL, PHONE, URL
+
+# An ad line names its shop without a scheme ("welcome to flora12.com!"); the factory's URL pattern needs one.
+BARE_DOMAIN = re.compile(r"\b[\w\-]+\.(?:com|net|org|cn|io|biz|info|shop)\b", re.I)
 NAV_SEPARATORS = re.compile(r"\s*(?:\||»|›|>>|·|•|/|>)\s*")
 COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|all rights reserved|copyright\s+\d{4}|版权所有|备案号|ICP[备证]", re.I)
 FORM_FIELD = re.compile(
@@ -69,7 +70,7 @@ def _is_navigation(line: str) -> bool:
 @functools.lru_cache(maxsize=1 << 16)  # the corpora of one family share most lines
 def junk_reasons(line: str) -> tuple[str, ...]:
     reasons = []
-    if URL.search(line):
+    if URL.search(line) or BARE_DOMAIN.search(line):
         reasons.append("url")
     if EMAIL.search(line):
         reasons.append("email")

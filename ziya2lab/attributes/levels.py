@@ -12,16 +12,15 @@ level can reach it) and records its intended level; the raters then measure what
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ziya2lab.attributes.corruption import corrupt_coherence, corrupt_readability
-from ziya2lab.common.atomic import atomic_file
+from ziya2lab.common.attributes import COHERENCE, COLUMNS, SIMILARITY
+from ziya2lab.common.jsonl import write_jsonl
 
-FAMILIES = ("CH", "RA", "SIM")
 BASE = "base"
 DOCUMENTS_FILE = "documents.jsonl"
 
@@ -60,7 +59,7 @@ def _corrupted(documents: list[dict], family: str, level: float, rng: random.Ran
             continue
         local = random.Random(f"{rng.random()}:{document['id']}")
         lang = document.get("lang", "en")
-        if family == "CH":
+        if family == COHERENCE.column:
             donor = donors[local.randrange(len(donors))]
             text, operator = corrupt_coherence(document["text"], lang, donor["text"], local)
         else:
@@ -95,9 +94,7 @@ def _similar(base: list[dict], level: float, budget_chars: int, pools: Mapping[s
 
 def _write(directory: Path, documents: list[dict], family: str, level: float) -> LevelCorpus:
     directory.mkdir(parents=True, exist_ok=True)
-    with atomic_file(directory / DOCUMENTS_FILE) as handle:
-        for document in documents:
-            handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+    write_jsonl(directory / DOCUMENTS_FILE, documents)
     return LevelCorpus(corpus_name(family, level), family, level, directory / DOCUMENTS_FILE, len(documents),
                        sum(len(document["text"]) for document in documents))
 
@@ -111,9 +108,9 @@ def make_levels(
     seed: int = 0,
 ) -> list[LevelCorpus]:
     """Write ``out_dir/<name>/documents.jsonl`` for the clean base and every (family, level); returns them all."""
-    unknown = set(levels) - set(FAMILIES)
+    unknown = set(levels) - set(COLUMNS)
     if unknown:
-        raise KeyError(f"unknown attribute families {sorted(unknown)}; known: {FAMILIES}")
+        raise KeyError(f"unknown attribute families {sorted(unknown)}; known: {COLUMNS}")
     if not base_documents:
         raise ValueError("make_levels needs a non-empty clean corpus")
     order = random.Random(seed).sample(list(base_documents), len(base_documents))
@@ -126,7 +123,7 @@ def make_levels(
             if not 0.0 <= level <= 1.0:
                 raise ValueError(f"level {level} of {family} is outside [0, 1]")
             rng = random.Random(f"{seed}:{family}:{level}")
-            if family == "SIM":
+            if family == SIMILARITY.column:
                 documents = _similar(base, level, budget_chars, pools, rng)
             else:  # corruption changes lengths (a spliced passage adds some): trim back to the same budget
                 documents = _take(_corrupted(base, family, level, rng, donors), budget_chars)

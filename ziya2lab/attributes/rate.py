@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from ziya2lab.attributes.auto import AutoCoherenceRater, AutoReadabilityRater
-from ziya2lab.attributes.config import FLAG_BACKENDS, RATER_NAMES, FlagRaterConfig, RatersConfig
+from ziya2lab.attributes.config import FLAG_BACKENDS, FlagRaterConfig, RatersConfig
 from ziya2lab.attributes.flags import FlagRater, corpus_value
 from ziya2lab.attributes.similarity import SimilarityRater
+from ziya2lab.common.attributes import COHERENCE, RATERS, READABILITY
 from ziya2lab.data.readers import MalformedRecord, read_documents
 
-FLAG_ATTRIBUTES = ("coherence", "readability")
+FLAG_ATTRIBUTES = (COHERENCE.rater, READABILITY.rater)  # the two rated by a per-document flag (Fig. 8)
 
 
 def read_corpus(path: str | Path) -> tuple[list[dict], list[MalformedRecord]]:
@@ -54,7 +55,7 @@ def rate_corpus(
     documents: Sequence[dict],
     config: RatersConfig,
     similarity: SimilarityRater | None = None,
-    raters: Sequence[str] = RATER_NAMES,
+    raters: Sequence[str] = RATERS,
     sheet_dir: Path = Path("."),
 ) -> dict[str, Any]:
     """``{"coherence", "readability", "similarity": {test set: value}, "n_rated"}``, values in [0, 1], higher better.
@@ -62,9 +63,9 @@ def rate_corpus(
     CH and RA flag a sample of ``config.sample_size`` documents, as the paper's annotators did; SIM is cheap and
     measured on every document. ``raters`` picks which attributes to measure.
     """
-    unknown = [name for name in raters if name not in RATER_NAMES]
+    unknown = [name for name in raters if name not in RATERS]
     if unknown:
-        raise KeyError(f"unknown rater(s) {unknown}; known: {', '.join(RATER_NAMES)}")
+        raise KeyError(f"unknown rater(s) {unknown}; known: {', '.join(RATERS)}")
     if not documents:
         raise ValueError("the corpus has no documents to rate")
     sample = sample_documents(documents, config.sample_size, config.seed)

@@ -27,12 +27,13 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ziya2lab.attributes.config import EMBEDDING_BACKENDS, SimilarityConfig
-from ziya2lab.attributes.text import detect_lang
+from ziya2lab.attributes.text import CJK, detect_lang
 from ziya2lab.common.atomic import atomic_file
 from ziya2lab.common.hashing import hash_bytes
 from ziya2lab.common.paths import cache_dir
 
-TOKEN_PATTERN = r"(?u)[A-Za-z_][A-Za-z0-9_]*|[\u3400-\u9fff]|[^\sA-Za-z0-9_\u3400-\u9fff]"
+# Identifiers/words, single CJK ideographs, and single marks (a CJK character already matched the alternative before).
+TOKEN_PATTERN = r"(?u)[A-Za-z_][A-Za-z0-9_]*|" + CJK.pattern + r"|[^\sA-Za-z0-9_]"
 AGGREGATIONS = ("pairs", "centroid")
 
 

@@ -30,9 +30,8 @@ from ziya2lab.attributes.rate import make_flag_rater, read_corpus
 from ziya2lab.attributes.similarity import SimilarityRater
 from ziya2lab.attributes.text import doc_lang
 from ziya2lab.common.atomic import atomic_write_json, atomic_write_text
+from ziya2lab.common.attributes import BY_RATER, RATERS
 from ziya2lab.data.sources import iter_source
-
-FAMILY_OF = {"coherence": "CH", "readability": "RA", "similarity": "SIM"}
 
 
 @dataclass
@@ -102,7 +101,7 @@ def validate_raters(
     """Build the families from ``base``, rate every corpus in full and compute the three validations."""
     if levels.similarity_test_set not in test_sets:
         raise KeyError(f"levels.similarity_test_set={levels.similarity_test_set!r} is not among {list(test_sets)}")
-    family_levels = {FAMILY_OF[name]: list(levels.levels) for name in levels.attributes}
+    family_levels = {BY_RATER[name].column: list(levels.levels) for name in levels.attributes}
     corpora = make_levels(base, family_levels, {levels.similarity_test_set: pools[levels.similarity_test_set]},
                           out_dir / "levels", levels.budget_fraction, levels.seed)
     similarity = SimilarityRater(test_sets, raters.similarity)
@@ -115,7 +114,7 @@ def validate_raters(
         for name, rater in flag_raters.items():
             flags = rater.rate(documents)
             row[name] = corpus_value(flags)
-            if corpus.family == FAMILY_OF[name] and corpus.level == top[corpus.family]:
+            if corpus.family == BY_RATER[name].column and corpus.level == top[corpus.family]:
                 flag_rows += _flag_table(documents, flags, name)
             if corpus.name == BASE:
                 clean_rows += [{"rater": name, "source": doc.get("source", "?"), "flagged": flag.flagged}
@@ -136,8 +135,8 @@ def validate_raters(
 
 def _spearman(values: pd.DataFrame) -> dict[str, float]:
     result = {}
-    for name, family in FAMILY_OF.items():
-        rows = values[values["family"].isin([family, BASE])]
+    for name in RATERS:
+        rows = values[values["family"].isin([BY_RATER[name].column, BASE])]
         if len(rows) < 3:
             continue
         measured = rows[name] if name == "similarity" else 1.0 - rows[name]
@@ -151,7 +150,7 @@ def _cross_talk(values: pd.DataFrame, top: Mapping[str, float]) -> pd.DataFrame:
         family: {
             name: abs(float(values[(values["family"] == family) & (values["level"] == level)][name].iloc[0])
                       - float(base[name]))
-            for name in FAMILY_OF
+            for name in RATERS
         }
         for family, level in top.items()
     }
