@@ -6,8 +6,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from ziya2lab.study.tokenizer_expansion import run_expand_tokenizer
 from ziya2lab.tokenizer.config import ExpandTokenizerConfig
-from ziya2lab.tokenizer.expand_pipeline import REPORT_FILE, format_report_table, run_expand_tokenizer
+from ziya2lab.tokenizer.expand_pipeline import REPORT_FILE, format_report_table
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="expand_tokenizer")

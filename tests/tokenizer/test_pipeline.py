@@ -21,7 +21,12 @@ from ziya2lab.common.paths import repo_root
 from ziya2lab.data.sources import SourceUnavailable, to_simplified
 from ziya2lab.tokenizer.config import ExpandTokenizerConfig, SourceWeighting
 from ziya2lab.tokenizer.corpora import iter_source_texts
-from ziya2lab.tokenizer.expand_pipeline import PLOT_FILE, REPORT_FILE, run_expand_tokenizer
+from ziya2lab.tokenizer.expand_pipeline import (
+    PLOT_FILE,
+    REPORT_FILE,
+    expand_and_evaluate,
+    write_expansion_report,
+)
 from ziya2lab.tokenizer.spm_io import HF_FILE, SPM_FILE
 
 ZH_COUNTING = [
@@ -73,7 +78,8 @@ def test_pipeline_writes_tokenizer_and_report(tmp_path, weighting):
     )
     assert cfg.source_weighting is SourceWeighting(weighting) and cfg.pad_to_multiple == 128
 
-    report = run_expand_tokenizer(cfg, tmp_path / "run")
+    report = expand_and_evaluate(cfg, tmp_path / "run")
+    write_expansion_report(report, tmp_path / "run")
 
     on_disk = json.loads((tmp_path / "run" / REPORT_FILE).read_text(encoding="utf-8"))
     assert on_disk.keys() >= REQUIRED_KEYS

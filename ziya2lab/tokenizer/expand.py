@@ -162,15 +162,6 @@ def expand_model_proto(
     return expanded, padding
 
 
-def source_token_frequencies(base_proto: sp_pb2.ModelProto, texts: Iterable[str]) -> Counter[int]:
-    """How often each base token occurs when the counting corpus is encoded with the base tokenizer."""
-    processor = processor_from_proto(base_proto)
-    frequencies: Counter[int] = Counter()
-    for text in texts:
-        frequencies.update(processor.encode(text))
-    return frequencies
-
-
 def build_expansion(
     base_proto: sp_pb2.ModelProto,
     char_counts: Counter[str],

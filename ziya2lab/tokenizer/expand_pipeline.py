@@ -1,4 +1,5 @@
-"""The expand-tokenizer app: count characters, expand the base tokenizer, save it, and measure before/after.
+"""The expansion half of the expand-tokenizer app: count characters, expand the base tokenizer, save it, and
+measure before/after. (The app, with its initialisation experiment, is ``ziya2lab.study.tokenizer_expansion``.)
 
 Outputs in the run directory: ``tokenizer/`` (tokenizer.model, tokenizer.json, expansion.json), the evaluation
 corpora actually used (``eval/*.jsonl`` when defaults are taken), ``report.json`` and ``efficiency.png``.
@@ -20,7 +21,6 @@ from ziya2lab.tokenizer.config import ExpandTokenizerConfig, SourceWeighting
 from ziya2lab.tokenizer.corpora import iter_file_texts, iter_source_texts, write_source_jsonl
 from ziya2lab.tokenizer.efficiency import EncodingStats, compare_encodings, efficiency_gain, encoding_stats
 from ziya2lab.tokenizer.expand import Expansion, build_expansion, combine_counts
-from ziya2lab.tokenizer.init_experiment import compare_initialisations
 from ziya2lab.tokenizer.llama2 import llama2_tokenizer_dir
 from ziya2lab.tokenizer.spm_io import (
     load_hf_tokenizer,
@@ -84,10 +84,15 @@ def count_corpora(
     return per_source, token_frequencies
 
 
-def run_expand_tokenizer(cfg: ExpandTokenizerConfig, output_dir: str | Path) -> dict[str, Any]:
-    """Build the expanded tokenizer into ``output_dir/tokenizer`` and write the before/after report."""
+def base_tokenizer_dir(cfg: ExpandTokenizerConfig) -> Path:
+    """``base_tokenizer``, or the converted LLaMA-2 tokenizer when it is empty."""
+    return Path(cfg.base_tokenizer) if cfg.base_tokenizer else llama2_tokenizer_dir()
+
+
+def expand_and_evaluate(cfg: ExpandTokenizerConfig, output_dir: str | Path) -> dict[str, Any]:
+    """Build the expanded tokenizer into ``output_dir/tokenizer``; returns the before/after report."""
     output_dir = Path(output_dir)
-    base_dir = Path(cfg.base_tokenizer) if cfg.base_tokenizer else llama2_tokenizer_dir()
+    base_dir = base_tokenizer_dir(cfg)
     base_proto = read_model_proto(base_dir)
     base = processor_from_proto(base_proto)
 
@@ -117,11 +122,13 @@ def run_expand_tokenizer(cfg: ExpandTokenizerConfig, output_dir: str | Path) -> 
         "corpus_sources": list(cfg.corpus_sources),
         "source_weighting": cfg.source_weighting.value,
     }
-    if cfg.init_experiment.enabled:
-        report["init_experiment"] = compare_initialisations(cfg.init_experiment, base_dir, tokenizer_dir)
-    atomic_write_json(output_dir / REPORT_FILE, report)
-    plot_efficiency(report, output_dir / PLOT_FILE)
     return report
+
+
+def write_expansion_report(report: dict[str, Any], output_dir: str | Path) -> None:
+    """``report.json`` and ``efficiency.png`` in ``output_dir``."""
+    atomic_write_json(Path(output_dir) / REPORT_FILE, report)
+    plot_efficiency(report, Path(output_dir) / PLOT_FILE)
 
 
 def evaluate_expansion(

@@ -22,7 +22,10 @@ BOS_TOKEN = "<s>"
 EOS_TOKEN = "</s>"
 PAD_TOKEN = "<pad>"
 SPECIAL_TOKENS = (BOS_TOKEN, EOS_TOKEN, PAD_TOKEN)
-FORMAT_VERSION = 1
+# What a causal LM's forward takes. The PreTrainedTokenizerFast default adds token_type_ids, which
+# ``model.generate(**tokenizer(text, return_tensors="pt"))`` then passes on to a model that has no such input.
+MODEL_INPUT_NAMES = ["input_ids", "attention_mask"]
+FORMAT_VERSION = 2  # 2: saved with MODEL_INPUT_NAMES (1 emitted token_type_ids)
 
 
 def _capped(texts: Iterable[str], max_chars: int | None) -> Iterator[str]:
@@ -53,7 +56,8 @@ def train_small_bpe(texts: Iterable[str], vocab_size: int = 4096, min_frequency:
     )
     backend.train_from_iterator(texts, trainer=trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=backend, bos_token=BOS_TOKEN, eos_token=EOS_TOKEN, pad_token=PAD_TOKEN
+        tokenizer_object=backend, bos_token=BOS_TOKEN, eos_token=EOS_TOKEN, pad_token=PAD_TOKEN,
+        model_input_names=MODEL_INPUT_NAMES,
     )
 
 

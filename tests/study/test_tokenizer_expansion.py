@@ -1,19 +1,20 @@
 """Ziya2's "lower initial loss" claim on a small model: averaged new-token embeddings vs random ones.
 
-A tiny LLaMA is trained on mixed People's Daily / Brown text with the real LLaMA-2 tokenizer, the tokenizer is
-expanded with the training text's most frequent missing characters, and the expanded model is scored untrained on
-held-out People's Daily under each initialisation. Needs ``setup/30_llama_vocab.sh`` and ``setup/10_corpora.sh``.
+A tiny LLaMA is trained by the project's trainer on mixed People's Daily / Brown text with the real LLaMA-2
+tokenizer, the tokenizer is expanded with the training text's most frequent missing characters, and the expanded
+model is scored untrained on held-out People's Daily under each initialisation. Needs ``setup/30_llama_vocab.sh`` and ``setup/10_corpora.sh``.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from ziya2lab.common.run_dir import RunDir
+from ziya2lab.study.tokenizer_expansion import INITIALISATIONS, compare_initialisations
 from ziya2lab.tokenizer.cjk import count_cjk_chars
 from ziya2lab.tokenizer.config import InitExperimentConfig
 from ziya2lab.tokenizer.corpora import iter_source_texts
 from ziya2lab.tokenizer.expand import build_expansion
-from ziya2lab.tokenizer.init_experiment import INITIALISATIONS, compare_initialisations
 from ziya2lab.tokenizer.llama2 import llama2_tokenizer_dir
 from ziya2lab.tokenizer.spm_io import SPM_FILE, read_model_proto
 
@@ -35,7 +36,10 @@ def test_averaged_init_predicts_the_new_tokens_better_than_random(tmp_path):
     (expanded_dir / SPM_FILE).write_bytes(proto.SerializeToString())
     expansion.save(expanded_dir)
 
-    result = compare_initialisations(cfg, base_dir, expanded_dir)
+    result = compare_initialisations(cfg, base_dir, expanded_dir, tmp_path / "init_experiment")
+
+    base_run = RunDir(result["base_run"])  # the base model is an ordinary run of the trainer
+    assert base_run.is_done() and base_run.read_summary().steps == cfg.train_steps
 
     assert set(INITIALISATIONS) <= result["by_init"].keys()
     assert result["new_token_share_of_eval_tokens"] > 0.05
