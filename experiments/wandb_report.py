@@ -1,6 +1,7 @@
 """Build a wandb Report of the study's runs; offline (the default) it says what it would publish and how.
 
     python experiments/wandb_report.py                               # offline: the plan and the sync command
+    python experiments/wandb_report.py runs_dir=outputs/train        # count and sync only the runs under a folder
     WANDB_MODE=online python experiments/wandb_report.py logger.mode=online group=default
 """
 
@@ -21,7 +22,7 @@ def main(cfg: DictConfig) -> None:
     if cfg.logger.mode == "online":
         print(f"published: {publish(plan)}")
     else:
-        print(describe(plan, Path(cfg.runs_dir) if Path(cfg.runs_dir).exists() else None))
+        print(describe(plan, Path(cfg.runs_dir)))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,12 @@ uploads the offline runs, then this builds the report from the project's runs on
 
 from __future__ import annotations
 
+import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
+
+OFFLINE_RUN_PREFIX = "offline-run-"  # how wandb names a run directory logged with mode=offline
 
 
 @dataclass
@@ -28,24 +32,38 @@ class ReportPlan:
 
 
 def offline_runs(root: Path) -> list[Path]:
-    """wandb's offline run directories below ``root`` (what ``wandb sync`` would upload)."""
-    return sorted(path for path in root.rglob("offline-run-*") if path.is_dir())
+    """wandb's offline run directories below ``root``, wherever they are (a run's ``wandb/``, a study's summary run),
+    not searching hidden directories (``.venv``, ``.git``) or inside a run."""
+    found = []
+    for directory, subdirectories, _files in os.walk(root):
+        subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
+        runs = [name for name in subdirectories if name.startswith(OFFLINE_RUN_PREFIX)]
+        found += [Path(directory) / name for name in runs]
+        subdirectories[:] = [name for name in subdirectories if name not in runs]
+    return sorted(found)
 
 
-def describe(plan: ReportPlan, root: Path | None) -> str:
-    """What the report would contain and where it would go, for an offline machine."""
+def sync_command(root: Path) -> str:
+    """A shell command (plain POSIX ``find``, no ``**`` globstar) that uploads exactly ``offline_runs(root)``."""
+    return (f"find {shlex.quote(str(root))} -mindepth 1 -name '.*' -prune -o -type d -name '{OFFLINE_RUN_PREFIX}*' "
+            "-prune -exec wandb sync {} +")
+
+
+def describe(plan: ReportPlan, root: Path) -> str:
+    """What the report would contain and where it would go, for an offline machine, and how to upload the runs
+    found below ``root``."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"runs_dir={root}: no such directory (set runs_dir to where your runs are)")
     target = f"{plan.entity + '/' if plan.entity else ''}{plan.project}"
+    runs = offline_runs(root)
     lines = [
         f"wandb is offline: nothing was published. Online, a report '{plan.title}' in project {target} would show:",
         *(f"  - {section}" for section in plan.sections()),
+        f"{len(runs)} offline wandb runs under {root}. To publish, upload them:",
+        f"  {sync_command(root)}",
+        "and then, with WANDB_MODE=online:",
+        "  python experiments/wandb_report.py logger.mode=online",
     ]
-    if root is not None:
-        runs = offline_runs(root)
-        lines.append(f"{len(runs)} offline wandb runs under {root}. To publish, upload them:")
-        lines.append(f"  wandb sync {root}/**/wandb/offline-run-*   and then, with WANDB_MODE=online,")
-    else:
-        lines.append("To publish: wandb sync the runs' offline directories, then with WANDB_MODE=online,")
-    lines.append("  python experiments/wandb_report.py logger.mode=online")
     return "\n".join(lines)
 
 
