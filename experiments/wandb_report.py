@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 import hydra
@@ -22,7 +24,8 @@ def main(cfg: DictConfig) -> None:
     if cfg.logger.mode == "online":
         print(f"published: {publish(plan)}")
     else:
-        print(describe(plan, Path(cfg.runs_dir)))
+        online = [word for word in sys.argv[1:] if not word.startswith("logger.mode=")] + ["logger.mode=online"]
+        print(describe(plan, Path(cfg.runs_dir), shlex.join(["python", sys.argv[0], *online])))
 
 
 if __name__ == "__main__":

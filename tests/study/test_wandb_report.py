@@ -43,10 +43,10 @@ def _fake_wandb(directory: Path, redirect: str) -> None:
 def test_every_offline_run_is_counted_wherever_it_is(tmp_path):
     expected = _tree(tmp_path)
     assert set(offline_runs(tmp_path)) == expected
-    text = describe(ReportPlan("proj", "team", "title", "default", ["en_prose", "code"]), tmp_path)
+    text = describe(ReportPlan("proj", "team", "title", "default", ["en_prose", "code"]), tmp_path, "publish me")
     assert f"{len(RUNS)} offline wandb runs under {tmp_path}" in text
     assert "team/proj" in text and "eval/code" in text and "nothing was published" in text
-    assert "**" not in text
+    assert "**" not in text and text.endswith("  publish me")
 
 
 def test_printed_sync_command_uploads_exactly_those_runs_in_plain_bash(tmp_path):
@@ -56,7 +56,7 @@ def test_printed_sync_command_uploads_exactly_those_runs_in_plain_bash(tmp_path)
     received = tmp_path / "received.txt"
     _fake_wandb(fake_bin, f' >> "{received}"')
     command = sync_command(tmp_path / "work")
-    assert command in describe(ReportPlan("p", None, "t", None, []), tmp_path / "work")
+    assert command in describe(ReportPlan("p", None, "t", None, []), tmp_path / "work", "")
 
     subprocess.run(["bash", "--norc", "--noprofile", "-c", command], check=True, cwd=tmp_path,
                    env={**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}"})
@@ -89,5 +89,6 @@ def test_app_honours_runs_dir_and_defaults_to_the_working_directory(tmp_path):
     narrowed = _app("runs_dir=multirun", cwd=tmp_path)
     assert narrowed.returncode == 0, narrowed.stderr
     assert "2 offline wandb runs under multirun" in narrowed.stdout
+    assert "wandb_report.py runs_dir=multirun logger.mode=online" in narrowed.stdout
     missing = _app("runs_dir=nowhere", cwd=tmp_path)
     assert missing.returncode != 0 and "runs_dir=nowhere" in missing.stderr

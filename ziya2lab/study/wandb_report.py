@@ -49,9 +49,9 @@ def sync_command(root: Path) -> str:
             "-prune -exec wandb sync {} +")
 
 
-def describe(plan: ReportPlan, root: Path) -> str:
-    """What the report would contain and where it would go, for an offline machine, and how to upload the runs
-    found below ``root``."""
+def describe(plan: ReportPlan, root: Path, publish_command: str) -> str:
+    """What the report would contain and where it would go, for an offline machine, how to upload the runs found
+    below ``root``, and then ``publish_command`` (the caller's own command line, online)."""
     if not root.is_dir():
         raise FileNotFoundError(f"runs_dir={root}: no such directory (set runs_dir to where your runs are)")
     target = f"{plan.entity + '/' if plan.entity else ''}{plan.project}"
@@ -62,7 +62,7 @@ def describe(plan: ReportPlan, root: Path) -> str:
         f"{len(runs)} offline wandb runs under {root}. To publish, upload them:",
         f"  {sync_command(root)}",
         "and then, with WANDB_MODE=online:",
-        "  python experiments/wandb_report.py logger.mode=online",
+        f"  {publish_command}",
     ]
     return "\n".join(lines)
 
