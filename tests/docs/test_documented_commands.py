@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, ListConfig
 
 from ziya2lab.common.paths import repo_root
@@ -259,6 +260,12 @@ def _compose(config_dir: Path, name: str, overrides: list[str]) -> DictConfig:
     return cfg
 
 
+def _sweep_values(override: Override) -> list[str]:
+    if override.is_sweep_override():
+        return list(override.sweep_string_iterator())
+    return [override.get_value_element_as_str()]  # a sweeper parameter with a single value
+
+
 def _sweeps(cfg: DictConfig, overrides: list[str]) -> tuple[list[str], dict[str, list[str]]]:
     """The fixed overrides, and each swept key's values (from the command line and ``hydra.sweeper.params``)."""
     parser = OverridesParser.create()
@@ -269,8 +276,7 @@ def _sweeps(cfg: DictConfig, overrides: list[str]) -> tuple[list[str], dict[str,
             swept[override.get_key_element()] = override.get_value_element_as_str()
         else:
             fixed.append(override.input_line)
-    values = {key: list(parser.parse_override(f"{key}={value}").sweep_string_iterator())
-              for key, value in swept.items()}
+    values = {key: _sweep_values(parser.parse_override(f"{key}={value}")) for key, value in swept.items()}
     return fixed, values
 
 
