@@ -130,14 +130,22 @@ def write_arpa(lines: Iterable[str], order: int, path: str | Path) -> Path:
 def train_model(texts: Iterable[str], lang: str, order: int, fallback_order: int, use_lmplz: bool = True) -> Path:
     """A KenLM model of ``texts`` (cached by content): lmplz binary if the tools exist, else a Python ARPA."""
     lines = [line for text in texts for line in sentences(text, lang)]
+    return train_lines_model(lines, lang, order, fallback_order, use_lmplz)
+
+
+def train_lines_model(lines: list[str], tag: str, order: int, fallback_order: int, use_lmplz: bool = True) -> Path:
+    """A KenLM model of pre-tokenised ``lines`` (space-separated tokens), cached by content under ``tag``.
+
+    ``train_model`` tokenises text by language first; the study's n-gram baselines pass token ids of its own BPE.
+    """
     tools = lmplz_tools() if use_lmplz else None
     backend = f"lmplz-o{order}" if tools else f"arpa-o{fallback_order}"
-    key = hash_texts([lang, backend, *lines])[:16]
-    target = cache_dir("kenlm_models") / f"{lang}-{backend}-{key}.{'bin' if tools else 'arpa'}"
+    key = hash_texts([tag, backend, *lines])[:16]
+    target = cache_dir("kenlm_models") / f"{tag}-{backend}-{key}.{'bin' if tools else 'arpa'}"
     if target.exists():
         return target
     if not lines:
-        raise ValueError(f"no {lang} reference text to train a KenLM model on")
+        raise ValueError(f"no {tag} reference text to train a KenLM model on")
     if tools is None:
         return write_arpa(lines, fallback_order, target)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
