@@ -13,11 +13,12 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-import ziya2lab.study.config  # noqa: F401  (registers attribute_scaling_schema)
+from ziya2lab.common.paths import config_dir
+from ziya2lab.study.config import refuse_moved_keys  # importing the config registers attribute_scaling_schema
 from ziya2lab.study.study import run_study
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="attribute_scaling")
+@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="attribute_scaling")
 def main(cfg: DictConfig) -> None:
     result = run_study(cfg)
     print(f"results: {result.results}\nreport:  {result.report}")
@@ -27,4 +28,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    refuse_moved_keys(sys.argv[1:])
     main()

@@ -85,3 +85,9 @@ def test_find_run_dirs_finds_trainer_directories_only(tmp_path: Path) -> None:
     (tmp_path / "a" / ".hydra").mkdir()
     (tmp_path / "a" / ".hydra" / "config.yaml").write_text("seed: 0\n")
     assert [run.path.relative_to(tmp_path).as_posix() for run in find_run_dirs(tmp_path)] == ["a", "a/nested", "b"]
+
+
+def test_volumes_are_each_branch_then_the_final_schedule() -> None:
+    volumes = _summary().volumes()
+    assert [(volume.point, volume.tokens) for volume in volumes] == [("branch@2048", 2560), ("final", 5120)]
+    assert volumes[0].eval == {"en_prose": 4.5, "zh_news": 5.5} and volumes[1].eval["zh_news"] == 5.0

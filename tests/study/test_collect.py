@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from ziya2lab.common.attributes import RUN_COLUMN
+from ziya2lab.common.run_dir import CORPUS_ATTRIBUTES_FILE, BranchRecord, RunDir, RunSummary
 from ziya2lab.study.collect import RESULT_COLUMNS, collect
 from ziya2lab.study.results import write_results
 
@@ -18,27 +20,24 @@ def _write_corpus(directory: Path, name: str, coherence: float, similarity: dict
     (directory / "documents.jsonl").write_text(json.dumps({"text": "x"}) + "\n")
     attributes = {"corpus": name, "family": "CH", "level": 0.3, "coherence": coherence, "readability": 0.9,
                   "similarity": similarity}
-    (directory / "attributes.json").write_text(json.dumps(attributes))
+    (directory / CORPUS_ATTRIBUTES_FILE).write_text(json.dumps(attributes))
     return directory / "documents.jsonl"
 
 
 def _write_run(run_dir: Path, corpus_file: Path, finished: bool, seed: int = 0) -> None:
-    run_dir.mkdir(parents=True)
-    config = {"seed": seed, "data": {"components": [{"sources": [{"path": str(corpus_file)}]}]}}
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
-    (run_dir / "metrics.jsonl").write_text(json.dumps({"step": 1, "tokens": 10, "loss": 5.0}) + "\n")
-    (run_dir / ".hydra").mkdir()
-    (run_dir / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"runtime": {"choices": {"model": "llama_1m"}}}}))
+    run = RunDir(run_dir)
+    run.write_config({"seed": seed, "data": {"components": [{"sources": [{"path": str(corpus_file)}]}]}})
+    run.metrics.write_text(json.dumps({"step": 1, "tokens": 10, "loss": 5.0}) + "\n")
+    run.hydra_dir.mkdir()
+    (run.hydra_dir / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"runtime": {"choices": {"model": "llama_1m"}}}}))
     if finished:
-        summary = {
-            "tokens": 4000,
-            "parameters": 1_500_000,
-            "parameters_non_embedding": 200_000,
-            "wall_time_s": 12.5,
-            "eval": {"en_prose": 4.0, "zh_news": 5.0},
-            "branches": [{"branch_at_tokens": 1000, "tokens": 1250, "eval/en_prose": 4.5, "eval/zh_news": 5.5}],
-        }
-        (run_dir / "summary.json").write_text(json.dumps(summary))
+        branch = BranchRecord(branch_at_tokens=1000, branch_step=4, cooldown_steps=1, steps=5, tokens=1250,
+                              final_train_loss=5.4, skipped_steps=0, eval={"en_prose": 4.5, "zh_news": 5.5})
+        run.write_summary(RunSummary(
+            status="completed", steps=16, total_steps=16, tokens=4000, loss_tokens=4000, tokens_per_step=250,
+            seq_len=50, batch_size=5, parameters=1_500_000, parameters_non_embedding=200_000, flops_per_token=1.2e6,
+            eval={"en_prose": 4.0, "zh_news": 5.0}, skipped_steps=0, wall_time_s=12.5, num_processes=1,
+            precision="fp32", warmup_steps=1, branches=[branch]))
 
 
 @pytest.fixture
@@ -64,16 +63,17 @@ def test_collect_makes_one_row_per_volume_and_test_set(sweep: Path) -> None:
 
 def test_unfinished_runs_are_reported_not_rows(sweep: Path) -> None:
     table = collect(sweep)
-    assert set(table["run_id"]) == {"0"}
+    assert set(table[RUN_COLUMN]) == {"0"}
     assert [Path(run["run_dir"]).name for run in table.attrs["skipped"]] == ["1"]
 
 
 def test_mixtures_get_no_attributes(tmp_path: Path) -> None:
     corpus = _write_corpus(tmp_path / "c", "c", 0.7, {"en_prose": 0.2})
     _write_run(tmp_path / "runs" / "a", corpus, finished=True)
-    config = yaml.safe_load((tmp_path / "runs" / "a" / "config.yaml").read_text())
+    run = RunDir(tmp_path / "runs" / "a")
+    config = run.read_config()
     config["data"]["components"].append({"sources": [{"path": str(corpus)}]})
-    (tmp_path / "runs" / "a" / "config.yaml").write_text(yaml.safe_dump(config))
+    run.write_config(config)
     table = collect(tmp_path / "runs")
     assert table["CH"].isna().all() and set(table["corpus"]) == {"unrated"}
 
@@ -88,3 +88,11 @@ def test_write_results_round_trips_parquet_and_csv(sweep: Path, tmp_path: Path) 
 def test_empty_tree_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no finished runs"):
         write_results(tmp_path, tmp_path / "results.parquet")
+
+
+def test_an_unreadable_summary_is_skipped_with_the_reason(sweep: Path) -> None:
+    RunDir(sweep / "1").summary.write_text(json.dumps({"tokens": 4000}))
+    table = collect(sweep)
+    assert set(table[RUN_COLUMN]) == {"0"}
+    (skipped,) = table.attrs["skipped"]
+    assert skipped["run_dir"].endswith("1") and "not a run summary" in skipped["reason"]

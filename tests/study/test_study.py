@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ziya2lab.common.attributes import RUN_COLUMN
 from ziya2lab.common.paths import repo_root
+from ziya2lab.common.run_dir import find_run_dirs
 from ziya2lab.study.collect import RESULT_COLUMNS
 
 
@@ -30,10 +32,10 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_results_table_has_every_column_and_run(study_dir: Path) -> None:
     table = pd.read_parquet(study_dir / "results.parquet")
     assert list(table.columns) == RESULT_COLUMNS
-    assert table["run_id"].nunique() == 2 * 10  # 2 presets x (base + 3 families x 3 levels)
+    assert table[RUN_COLUMN].nunique() == 2 * 10  # 2 presets x (base + 3 families x 3 levels)
     assert set(table["test_set"]) == {"en_prose", "zh_news", "code"}
     assert table[["CH", "RA", "SIM", "loss"]].notna().all().all()
-    assert table.groupby("run_id")["V"].nunique().eq(3).all()  # two WSD branches + the final
+    assert table.groupby(RUN_COLUMN)["V"].nunique().eq(3).all()  # two WSD branches + the final
 
 
 @pytest.mark.slow
@@ -62,7 +64,9 @@ def test_report_references_existing_figures(study_dir: Path) -> None:
 def test_rerun_skips_finished_work(study_dir: Path) -> None:
     command = [sys.executable, str(repo_root() / "experiments" / "attribute_scaling.py"), "study=mini",
                "logger=none", f"hydra.run.dir={study_dir}"]
-    before = {path: path.stat().st_mtime for path in (study_dir / "runs").glob("*/summary.json")}
+    summaries = [run.summary for run in find_run_dirs(study_dir / "runs")]
+    before = {path: path.stat().st_mtime for path in summaries}
+    assert len(before) == 2 * 10
     process = subprocess.run(command, capture_output=True, text=True, cwd=repo_root(), timeout=600)
     assert process.returncode == 0, process.stderr[-3000:]
-    assert {path: path.stat().st_mtime for path in (study_dir / "runs").glob("*/summary.json")} == before
+    assert {path: path.stat().st_mtime for path in summaries} == before

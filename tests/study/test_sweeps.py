@@ -8,40 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
+from ziya2lab.common.attributes import RUN_COLUMN
 from ziya2lab.common.paths import repo_root
+from ziya2lab.common.run_dir import CORPUS_ATTRIBUTES_FILE
 from ziya2lab.data.sources import iter_source
 from ziya2lab.scaling import fit
 from ziya2lab.study.collect import RESULT_COLUMNS, collect
-from ziya2lab.study.config import StudyConfig
-from ziya2lab.study.grid import grid_specs, run_overrides
-from ziya2lab.train.config import LoggerConfig
 
 ROOT = repo_root()
-
-
-def test_sweep_file_matches_the_study_grid() -> None:
-    sweep = yaml.safe_load((ROOT / "sweeps" / "attribute_grid.yaml").read_text())
-    study = StudyConfig()
-    assert sweep["hydra"]["sweeper"]["params"]["model"].split(",") == list(study.grid.models)
-    for override in run_overrides(study.grid):
-        key, value = override.split("=", 1)
-        section, name = key.split(".", 1)
-        assert str(sweep[section][name]).replace(" ", "") == value, override
-    corpora = sweep["hydra"]["sweeper"]["params"]["data.components.0.sources.0.path"].split(",")
-    assert len(corpora) == 1 + sum(len(getattr(study.levels, family)) for family in ("CH", "RA", "SIM"))
-    assert set(sweep["data"]["eval_sets"]) == set(study.test_sets)
-
-
-def test_grid_run_ids_change_with_any_setting(tmp_path: Path) -> None:
-    study = StudyConfig()
-    corpora = {"base": tmp_path / "base.jsonl", "ch_0.2": tmp_path / "ch.jsonl"}
-    specs = grid_specs(study.grid, corpora, {"en_prose": tmp_path / "t.jsonl"}, tmp_path, LoggerConfig(), "g")
-    assert len({spec.run_id for spec in specs}) == len(study.grid.models) * 2
-    study.grid.lr = 1e-3
-    changed = grid_specs(study.grid, corpora, {"en_prose": tmp_path / "t.jsonl"}, tmp_path, LoggerConfig(), "g")
-    assert {spec.run_id for spec in specs}.isdisjoint({spec.run_id for spec in changed})
 
 
 def test_offline_wandb_report_lists_what_it_would_publish_and_what_to_sync(tmp_path: Path) -> None:
@@ -72,7 +47,7 @@ def _corpus(directory: Path, source: str, coherence: float) -> Path:
             handle.write(json.dumps(document, ensure_ascii=False) + "\n")
     attributes = {"corpus": directory.name, "family": "CH", "level": 1 - coherence, "coherence": coherence,
                   "readability": 0.9, "similarity": {"en_prose": 0.1 + coherence / 10, "zh_news": 0.05}}
-    (directory / "attributes.json").write_text(json.dumps(attributes))
+    (directory / CORPUS_ATTRIBUTES_FILE).write_text(json.dumps(attributes))
     return directory / "documents.jsonl"
 
 
@@ -82,7 +57,7 @@ def test_multirun_then_collect_then_fit(tmp_path: Path) -> None:
     second = _corpus(tmp_path / "corpora" / "brown", "brown", 0.6)
     sweep_dir = tmp_path / "multirun"
     command = [
-        sys.executable, str(ROOT / "experiments" / "train.py"), "-m",
+        sys.executable, str(ROOT / "experiments" / "train.py"), "-m",  # the alias of python -m ziya2lab.train
         "hydra/launcher=parallel", f"hydra.sweep.dir={sweep_dir}",
         "model=llama_100k", "data=files", f"data.components.0.sources.0.path={first},{second}",
         "tokenizer.vocab_size=400", "tokenizer.max_train_chars=60000",
@@ -95,12 +70,12 @@ def test_multirun_then_collect_then_fit(tmp_path: Path) -> None:
 
     table = collect(sweep_dir)
     assert list(table.columns) == RESULT_COLUMNS
-    assert table["run_id"].nunique() == 2 and set(table["point"]) == {"branch@512", "branch@1024", "final"}
+    assert table[RUN_COLUMN].nunique() == 2 and set(table["point"]) == {"branch@512", "branch@1024", "final"}
     assert len(table) == 2 * 3 * 2  # runs x volumes x test sets
     assert set(table["corpus"]) == {"news", "brown"} and set(table["model"]) == {"llama_100k"}
     assert sorted(table["CH"].unique()) == [0.6, 0.9]
     assert list((sweep_dir / "0").glob("wandb/offline-run-*")), "every run is logged to wandb (offline)"
 
-    for run_id, rows in table.groupby("run_id"):
+    for run_id, rows in table.groupby(RUN_COLUMN):
         result = fit(rows.groupby("V", as_index=False)["loss"].mean(), "power", refine=8)
         assert result.converged and result.params["beta"] >= 0, run_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -13,32 +12,33 @@ import pytest
 import transformers
 
 from ziya2lab.common.paths import repo_root
+from ziya2lab.common.run_dir import RunDir
 
-TRAIN = str(repo_root() / "experiments" / "train.py")
+TRAIN = ["-m", "ziya2lab.train"]
 TINY = ["model=llama_100k", "tokenizer.vocab_size=400", "tokenizer.max_train_chars=60000", "train.seq_len=64",
         "train.batch_size=4", "data.eval_max_windows=2", "logger=none", "train.threads=1"]
 
 
 def _train(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, TRAIN, f"hydra.run.dir={run_dir}", *TINY, *overrides],
+    return subprocess.run([sys.executable, *TRAIN, f"hydra.run.dir={run_dir}", *TINY, *overrides],
                           capture_output=True, text=True, cwd=repo_root(), timeout=600)
 
 
 def _metrics(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return RunDir(run_dir).read_metrics()
 
 
 @pytest.mark.slow
 def test_run_directory_holds_every_record(tmp_path: Path) -> None:
     process = _train(tmp_path, "train.max_steps=20", "train.log_every_steps=5", "train.eval_every_steps=10")
     assert process.returncode == 0, process.stderr[-3000:]
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["steps"] == 20
-    assert set(summary["eval"]) == {"zh_news", "en_prose"} and summary["parameters_non_embedding"] == 99136
+    summary = RunDir(tmp_path).read_summary()
+    assert summary.status == "completed" and summary.steps == 20
+    assert set(summary.eval) == {"zh_news", "en_prose"} and summary.parameters_non_embedding == 99136
     records = _metrics(tmp_path)
     assert {"step", "tokens", "loss", "lr", "tokens_per_s", "mfu"} <= set(records[-1])
     assert any("eval/zh_news" in record for record in records)
-    model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "final")
+    model = transformers.AutoModelForCausalLM.from_pretrained(RunDir(tmp_path).final)
     assert model.config.vocab_size == 400
 
 
@@ -55,16 +55,16 @@ def test_killed_and_resumed_run_reproduces_the_uninterrupted_one(tmp_path: Path)
     whole = _train(tmp_path / "whole", *common)
     assert whole.returncode == 0, whole.stderr[-3000:]
     split = tmp_path / "split"
-    process = subprocess.Popen([sys.executable, TRAIN, f"hydra.run.dir={split}", *TINY, *common],
+    process = subprocess.Popen([sys.executable, *TRAIN, f"hydra.run.dir={split}", *TINY, *common],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=repo_root())
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None:
-        if (split / "metrics.jsonl").exists() and len(_metrics(split)) >= 12:
+        if len(_metrics(split)) >= 12:
             process.send_signal(signal.SIGKILL)
             break
         time.sleep(0.05)
     process.wait()
-    assert not (split / "summary.json").exists(), "the run finished before it could be killed"
+    assert not RunDir(split).is_done(), "the run finished before it could be killed"
     resumed = _train(split, *common)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     whole_losses = [(r["step"], r["loss"]) for r in _metrics(tmp_path / "whole") if "loss" in r]

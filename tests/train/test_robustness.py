@@ -16,24 +16,24 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 import ziya2lab.train.config  # noqa: F401  (registers train_schema)
-from ziya2lab.common.paths import repo_root
+from ziya2lab.common.paths import config_dir, repo_root
+from ziya2lab.common.run_dir import RunDir
 from ziya2lab.train import loop
 from ziya2lab.train.checkpoint import list_checkpoints
 from ziya2lab.train.guard import StabilityGuard, TrainingDiverged
 
-TRAIN = str(repo_root() / "experiments" / "train.py")
+TRAIN = ["-m", "ziya2lab.train"]
 TINY = ["model=llama_100k", "tokenizer.vocab_size=400", "tokenizer.max_train_chars=60000", "train.seq_len=64",
         "train.batch_size=4", "data.eval_max_windows=2", "logger=none", "train.threads=1"]
 
 
 def _config(run_dir: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(repo_root() / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         return compose("train", overrides=[*TINY, f"output_dir={run_dir}", *overrides])
 
 
 def _metrics(run_dir: Path) -> list[dict]:
-    path = run_dir / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return RunDir(run_dir).read_metrics()
 
 
 # ------------------------------------------------------------------------------------------------ the guard
@@ -73,7 +73,7 @@ def test_non_finite_loss_skips_that_update_and_the_run_goes_on(tmp_path: Path, m
     monkeypatch.setattr(loop.Trainer, "_forward", poisoned)
     summary = loop.run_training(_config(tmp_path, "train.max_steps=10", "train.log_every_steps=1",
                                         "train.eval_every_steps=10", "train.ckpt_every_steps=100"))
-    assert summary["status"] == "completed" and summary["skipped_steps"] == 1
+    assert summary.status == "completed" and summary.skipped_steps == 1
 
     def same(a: int, b: int) -> bool:
         return all(torch.equal(x, y) for x, y in zip(snapshots[a], snapshots[b], strict=True))
@@ -99,7 +99,7 @@ def test_repeated_spikes_stop_the_run_with_a_message_and_a_checkpoint(tmp_path: 
     assert [record.get("skip_reason") for record in records] == [None, "spike", "spike", "spike"]
     assert records[-1]["skipped_steps"] == 3 and records[-1]["rejected_loss"] > 4 * records[0]["loss"]
     assert [path.name for path in list_checkpoints(tmp_path / "checkpoints")] == ["step_00000004"]
-    assert not (tmp_path / "summary.json").exists()
+    assert not RunDir(tmp_path).is_done()
 
 
 # ------------------------------------------------------------------------------------- atomic checkpoints
@@ -108,7 +108,7 @@ import os, signal, runpy, shutil, sys
 import accelerate
 from ziya2lab.train import checkpoint
 
-point, train_script, *overrides = sys.argv[1:]
+point, *overrides = sys.argv[1:]
 if point == "state_written":  # the second checkpoint's files are written, it is not yet published
     original = accelerate.Accelerator.save_state
     def save_state(self, output_dir=None, **kwargs):
@@ -124,8 +124,8 @@ else:  # "pruning": the third checkpoint is published, the oldest is being delet
             os.kill(os.getpid(), signal.SIGKILL)
         return original_rmtree(path, *args, **kwargs)
     checkpoint.shutil.rmtree = rmtree
-sys.argv = [train_script, *overrides]
-runpy.run_path(train_script, run_name="__main__")
+sys.argv = ["ziya2lab.train", *overrides]
+runpy.run_module("ziya2lab.train", run_name="__main__")
 """
 
 
@@ -134,7 +134,7 @@ runpy.run_path(train_script, run_name="__main__")
 def test_kill_during_checkpoint_save_leaves_the_previous_one_loadable(tmp_path: Path, point: str) -> None:
     overrides = [f"hydra.run.dir={tmp_path}", *TINY, "train.max_steps=12", "train.ckpt_every_steps=3",
                  "train.keep_checkpoints=2", "train.eval_every_steps=100", "train.log_every_steps=1"]
-    killed = subprocess.run([sys.executable, "-c", _KILL_DURING_SAVE, point, TRAIN, *overrides],
+    killed = subprocess.run([sys.executable, "-c", _KILL_DURING_SAVE, point, *overrides],
                             capture_output=True, text=True, cwd=repo_root(), timeout=600)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     root = tmp_path / "checkpoints"
@@ -146,11 +146,11 @@ def test_kill_during_checkpoint_save_leaves_the_previous_one_loadable(tmp_path: 
     else:
         assert leftovers == [".step_00000003.pruned.tmp"]
         assert published == ["step_00000006", "step_00000009"]
-    resumed = subprocess.run([sys.executable, TRAIN, *overrides], capture_output=True, text=True, cwd=repo_root(),
+    resumed = subprocess.run([sys.executable, *TRAIN, *overrides], capture_output=True, text=True, cwd=repo_root(),
                              timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["resumed_from"] == str(root / published[-1]) and summary["steps"] == 12
+    summary = RunDir(tmp_path).read_summary()
+    assert summary.resumed_from == str(root / published[-1]) and summary.steps == 12
     assert sorted(path.name for path in root.iterdir()) == ["step_00000009", "step_00000012"], "keeps the last 2"
     steps = [record["step"] for record in _metrics(tmp_path)]
     assert steps == list(range(1, 13)), "the log is cut back to the checkpoint and continues without gaps"
@@ -163,7 +163,7 @@ def test_sigterm_checkpoints_and_the_resumed_run_continues_the_same_wandb_run(tm
                  "train.ckpt_every_steps=1000", "train.eval_every_steps=1000", "train.log_every_steps=1",
                  "train.keep_checkpoints=1"]
     environment = {**os.environ, "WANDB_MODE": "offline"}
-    process = subprocess.Popen([sys.executable, TRAIN, *overrides], stdout=subprocess.DEVNULL,
+    process = subprocess.Popen([sys.executable, *TRAIN, *overrides], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True, cwd=repo_root(), env=environment)
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None and len(_metrics(tmp_path)) < 5:
@@ -174,16 +174,16 @@ def test_sigterm_checkpoints_and_the_resumed_run_continues_the_same_wandb_run(tm
     stopped_at = _metrics(tmp_path)[-1]["step"]
     assert 5 <= stopped_at < 60, "SIGTERM arrived mid-run"
     assert [path.name for path in list_checkpoints(tmp_path / "checkpoints")] == [f"step_{stopped_at:08d}"]
-    assert not (tmp_path / "summary.json").exists()
-    run_id = (tmp_path / "wandb_run_id.txt").read_text().strip()
+    assert not RunDir(tmp_path).is_done()
+    run_id = RunDir(tmp_path).wandb_id.read_text().strip()
 
-    resumed = subprocess.run([sys.executable, TRAIN, *overrides], capture_output=True, text=True, cwd=repo_root(),
+    resumed = subprocess.run([sys.executable, *TRAIN, *overrides], capture_output=True, text=True, cwd=repo_root(),
                              env=environment, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["steps"] == 60
-    assert summary["resumed_from"].endswith(f"step_{stopped_at:08d}")
-    assert (tmp_path / "wandb_run_id.txt").read_text().strip() == run_id
+    summary = RunDir(tmp_path).read_summary()
+    assert summary.status == "completed" and summary.steps == 60
+    assert summary.resumed_from.endswith(f"step_{stopped_at:08d}")
+    assert RunDir(tmp_path).wandb_id.read_text().strip() == run_id
     wandb_runs = sorted((tmp_path / "wandb").glob("offline-run-*"))
     assert len(wandb_runs) == 2 and all(path.name.endswith(f"-{run_id}") for path in wandb_runs)
     assert [record["step"] for record in _metrics(tmp_path)] == list(range(1, 61))

@@ -23,6 +23,19 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
+CONFIG_DIR_ENV = "ZIYA2LAB_CONFIG_DIR"
+
+
 def repo_root() -> Path:
-    """The checkout that holds ``conf/`` (for experiments run from a source tree)."""
+    """The checkout this package was installed from (editable install): it holds ``conf/``, ``setup/``, ..."""
     return Path(__file__).resolve().parents[2]
+
+
+def config_dir() -> Path:
+    """The Hydra config directory every app composes from: ``$ZIYA2LAB_CONFIG_DIR``, else the checkout's ``conf/``.
+
+    One answer for the apps' ``@hydra.main`` and for the study composing another app's config, so a relocated or
+    site-specific config tree is picked up by both.
+    """
+    configured = os.environ.get(CONFIG_DIR_ENV)
+    return Path(configured).expanduser().resolve() if configured else repo_root() / "conf"

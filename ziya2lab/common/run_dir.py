@@ -12,25 +12,38 @@ a table or a fit. This module is the only place that spells the files' names; ev
     <run>/summary.json       written last and atomically: the run is done when it exists
     <run>/eval.json          downstream evaluation of ``final/`` (lm-evaluation-harness)
     <run>/train.log, command.txt, wandb_run_id.txt
+    <run>/.hydra/            Hydra's record of how the run was launched (preset choices, command-line overrides)
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ziya2lab.common.atomic import atomic_write_json
+import yaml
+
+from ziya2lab.common.atomic import atomic_write_json, atomic_write_text
+from ziya2lab.common.jsonl import read_jsonl, write_jsonl
 
 # The rated corpus's record, beside its documents (not in a run directory, but read by collect through the run's
 # training path, and written by the raters).
 CORPUS_ATTRIBUTES_FILE = "attributes.json"
 
 
+def _read_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML ({error})") from error
+
+
 @dataclass(frozen=True)
 class RunDir:
-    """Paths of one run directory."""
+    """Paths of one run directory, and reading and writing its records."""
 
     path: Path
 
@@ -77,6 +90,10 @@ class RunDir:
     def wandb_id(self) -> Path:
         return self.path / "wandb_run_id.txt"
 
+    @property
+    def hydra_dir(self) -> Path:
+        return self.path / ".hydra"
+
     def is_run(self) -> bool:
         """Whether the trainer wrote this directory (it writes ``config.yaml`` first, then ``metrics.jsonl``)."""
         return self.config.exists() and self.metrics.exists()
@@ -85,8 +102,43 @@ class RunDir:
         """A run is done when its summary exists: the trainer writes it last, atomically, on completion only."""
         return self.summary.exists()
 
+    # ------------------------------------------------------------------------------------------ records
+    def write_config(self, resolved: Mapping[str, Any]) -> None:
+        """The resolved trainer config, as YAML (enums as their values)."""
+        atomic_write_text(self.config, yaml.safe_dump(dict(resolved), sort_keys=False, allow_unicode=True))
+
+    def read_config(self) -> dict[str, Any]:
+        """The resolved trainer config; ``{}`` if the run has none (a run directory made by hand)."""
+        return (_read_yaml(self.config) or {}) if self.config.exists() else {}
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """The logged records; a last line torn by a kill is dropped, a run that has logged nothing gives ``[]``."""
+        return read_jsonl(self.metrics, on_bad_line="torn_tail", missing_ok=True)
+
+    def read_branches(self) -> list[BranchRecord]:
+        return [BranchRecord.from_dict(record) for record in read_jsonl(self.branches, missing_ok=True)]
+
+    def write_branches(self, branches: list[BranchRecord]) -> None:
+        write_jsonl(self.branches, (branch.to_dict() for branch in branches))
+
     def read_summary(self) -> RunSummary:
         return RunSummary.read(self.summary)
+
+    def write_summary(self, summary: RunSummary) -> None:
+        atomic_write_json(self.summary, summary.to_dict())
+
+    def preset_choices(self) -> dict[str, str]:
+        """The config-group presets Hydra composed the run from (``model``, ``data``, ...); ``{}`` without Hydra."""
+        hydra_file = self.hydra_dir / "hydra.yaml"
+        if not hydra_file.exists():
+            return {}
+        choices = ((_read_yaml(hydra_file) or {}).get("hydra", {}).get("runtime", {}).get("choices", {})) or {}
+        return {str(group): str(choice) for group, choice in choices.items() if choice is not None}
+
+    def overrides(self) -> list[str]:
+        """The command-line overrides the run was launched with (Hydra's ``overrides.yaml``); ``[]`` without Hydra."""
+        overrides_file = self.hydra_dir / "overrides.yaml"
+        return [str(item) for item in (_read_yaml(overrides_file) or [])] if overrides_file.exists() else []
 
 
 def find_run_dirs(root: str | Path) -> list[RunDir]:
@@ -94,6 +146,57 @@ def find_run_dirs(root: str | Path) -> list[RunDir]:
     root = Path(root)
     found = [RunDir(config.parent) for config in sorted(root.rglob("config.yaml")) if config.parent.name != ".hydra"]
     return [run for run in found if run.is_run()]
+
+
+def _from_dict(cls: type, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of dataclass ``cls`` present in ``record``; a required field that is missing is a ``KeyError``."""
+    missing = [f.name for f in fields(cls)
+               if f.name not in record and f.default is MISSING and f.default_factory is MISSING]
+    if missing:
+        raise KeyError(f"{cls.__name__} lacks {', '.join(missing)}")
+    known = {f.name for f in fields(cls)}
+    return {key: value for key, value in record.items() if key in known}
+
+
+# Summaries written before the run directory had an owner spelt each eval loss "eval/<test set>" inside branches.
+_LEGACY_EVAL_PREFIX = "eval/"
+
+
+@dataclass
+class BranchRecord:
+    """One WSD cooldown branch: a complete learning-rate schedule ending at ``tokens``, with its held-out losses."""
+
+    branch_at_tokens: int
+    branch_step: int
+    cooldown_steps: int
+    steps: int
+    tokens: int
+    final_train_loss: float | None
+    skipped_steps: int
+    eval: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> BranchRecord:
+        if "eval" not in record:  # the legacy spelling: read, never written
+            losses = {key.removeprefix(_LEGACY_EVAL_PREFIX): value for key, value in record.items()
+                      if key.startswith(_LEGACY_EVAL_PREFIX)}
+            record = {**record, "eval": losses}
+        return cls(**_from_dict(cls, record))
+
+
+FINAL_VOLUME = "final"  # the name of the run's own end among its data volumes
+
+
+@dataclass(frozen=True)
+class DataVolume:
+    """One data volume a run reports: a point name, the tokens trained on, and the held-out losses there."""
+
+    point: str  # "branch@<tokens>" or "final"
+    tokens: int
+    eval: dict[str, float]
 
 
 @dataclass
@@ -120,7 +223,7 @@ class RunSummary:
     num_processes: int
     precision: str
     warmup_steps: int
-    branches: list[dict[str, Any]] = field(default_factory=list)
+    branches: list[BranchRecord] = field(default_factory=list)
     resumed_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,18 +232,21 @@ class RunSummary:
     def write(self, path: str | Path) -> None:
         atomic_write_json(path, self.to_dict())
 
+    def volumes(self) -> list[DataVolume]:
+        """The run's complete learning-rate schedules, smallest first: each cooldown branch, then the final one."""
+        branches = [DataVolume(f"branch@{branch.branch_at_tokens}", branch.tokens, branch.eval)
+                    for branch in self.branches]
+        return [*branches, DataVolume(FINAL_VOLUME, self.tokens, self.eval)]
+
     @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> RunSummary:
-        known = {f.name for f in fields(cls)}
-        missing = [f.name for f in fields(cls)
-                   if f.name not in record and f.default is MISSING and f.default_factory is MISSING]
-        if missing:
-            raise KeyError(f"run summary lacks {', '.join(missing)}")
-        return cls(**{key: value for key, value in record.items() if key in known})
+    def from_dict(cls, record: Mapping[str, Any]) -> RunSummary:
+        values = _from_dict(cls, record)
+        values["branches"] = [BranchRecord.from_dict(branch) for branch in values.get("branches", [])]
+        return cls(**values)
 
     @classmethod
     def read(cls, path: str | Path) -> RunSummary:
         try:
-            return cls.from_dict(json.loads(Path(path).read_text()))
-        except (KeyError, TypeError, json.JSONDecodeError) as error:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as error:
             raise ValueError(f"{path}: not a run summary ({error})") from error

@@ -1,10 +1,10 @@
 """Turn any tree of trainer run directories (a Hydra multirun, a study's ``runs/``, SLURM output) into one table.
 
-The run directory is the unit of record, so this reads only files: the trainer's ``summary.json`` and resolved
-``config.yaml``, Hydra's ``.hydra/hydra.yaml`` (for the chosen model preset) and the ``attributes.json`` of the
-raters (``coherence``, ``readability``, ``similarity`` per test set) beside every rated corpus. One row per (run, data volume, test set): the run's final evaluation and
+The run directory is the unit of record, so this reads only files, through ``RunDir``: the run's summary and
+resolved config, Hydra's record of the model preset, and the raters' record beside every rated corpus (one value
+per attribute; similarity per test set). One row per (run, data volume, test set): the run's final evaluation and
 each WSD cooldown branch are separate data volumes, both complete learning-rate schedules. The stable-phase
-evaluations in ``metrics.jsonl`` are not: their loss is inflated by the undecayed learning rate, so they are not
+evaluations in the metrics log are not: their loss is inflated by the undecayed learning rate, so they are not
 rows.
 """
 
@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
+
+from ziya2lab.common.attributes import ATTRIBUTES, COLUMNS, RUN_COLUMN
+from ziya2lab.common.run_dir import CORPUS_ATTRIBUTES_FILE, RunDir, find_run_dirs
 
 log = logging.getLogger(__name__)
 
-SUMMARY_FILE = "summary.json"
-CONFIG_FILE = "config.yaml"
-CORPUS_ATTRIBUTES_FILE = "attributes.json"
-EVAL_PREFIX = "eval/"
-
 RESULT_COLUMNS = [
-    "run_id",
+    RUN_COLUMN,
     "model",
     "N",
     "N_total",
@@ -37,9 +33,7 @@ RESULT_COLUMNS = [
     "corpus",
     "family",
     "level",
-    "CH",
-    "RA",
-    "SIM",
+    *COLUMNS,
     "test_set",
     "loss",
     "seed",
@@ -54,20 +48,6 @@ class SkippedRun:
     reason: str
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    with open(path) as handle:
-        return yaml.safe_load(handle) or {}
-
-
-def _model_preset(run_dir: Path) -> str:
-    hydra_file = run_dir / ".hydra" / "hydra.yaml"
-    if hydra_file.exists():
-        choices = _read_yaml(hydra_file).get("hydra", {}).get("runtime", {}).get("choices", {})
-        if choices.get("model"):
-            return str(choices["model"])
-    return "custom"
-
-
 def _training_paths(config: dict[str, Any]) -> list[Path]:
     return [
         Path(source["path"])
@@ -78,10 +58,10 @@ def _training_paths(config: dict[str, Any]) -> list[Path]:
 
 
 def corpus_attributes(config: dict[str, Any]) -> dict[str, Any]:
-    """The ``attributes.json`` of the run's training corpus, or ``{}`` for mixtures and unrated corpora.
+    """The raters' record of the run's training corpus, or ``{}`` for mixtures and unrated corpora.
 
-    A corpus is a directory (or a file in one) holding ``attributes.json``; a run that mixes several corpora has
-    no single attribute value, so it gets none rather than a wrong one.
+    A corpus is a directory (or a file in one) holding the record; a run that mixes several corpora has no single
+    attribute value, so it gets none rather than a wrong one.
     """
     paths = _training_paths(config)
     if len(paths) != 1:
@@ -91,80 +71,72 @@ def corpus_attributes(config: dict[str, Any]) -> dict[str, Any]:
     attributes_file = directory / CORPUS_ATTRIBUTES_FILE
     if not attributes_file.exists():
         return {}
-    return json.loads(attributes_file.read_text())
+    return json.loads(attributes_file.read_text(encoding="utf-8"))
 
 
-def _volume_points(summary: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, float]]]:
-    """(point name, tokens, {test set: loss}) for each cooldown branch and the final evaluation."""
-    for branch in summary.get("branches", []):
-        losses = {key.removeprefix(EVAL_PREFIX): value for key, value in branch.items() if key.startswith(EVAL_PREFIX)}
-        yield f"branch@{branch['branch_at_tokens']}", int(branch["tokens"]), losses
-    yield "final", int(summary["tokens"]), dict(summary.get("eval", {}))
+def attribute_columns(attributes: dict[str, Any], test_set: str) -> dict[str, Any]:
+    """The table's attribute columns for one test set: a rater's value, or its value for that test set."""
+    columns = {}
+    for attribute in ATTRIBUTES:
+        value = attributes.get(attribute.rater)
+        columns[attribute.column] = value.get(test_set) if isinstance(value, dict) else value
+    return columns
 
 
-def _rows_of_run(run_dir: Path, root: Path) -> list[dict[str, Any]]:
-    summary = json.loads((run_dir / SUMMARY_FILE).read_text())
-    config = _read_yaml(run_dir / CONFIG_FILE) if (run_dir / CONFIG_FILE).exists() else {}
+def _rows_of_run(run: RunDir, root: Path) -> list[dict[str, Any]]:
+    summary = run.read_summary()
+    config = run.read_config()
     attributes = corpus_attributes(config)
-    similarity = attributes.get("similarity", {})
-    run_id = str(run_dir.relative_to(root)) if run_dir != root else run_dir.name
+    run_id = str(run.path.relative_to(root)) if run.path != root else run.path.name
+    model = run.preset_choices().get("model", "custom")
     rows = []
-    for point, tokens, losses in _volume_points(summary):
-        for test_set, loss in losses.items():
+    for volume in summary.volumes():
+        for test_set, loss in volume.eval.items():
             rows.append(
                 {
-                    "run_id": run_id,
-                    "model": _model_preset(run_dir),
-                    "N": summary["parameters_non_embedding"],
-                    "N_total": summary["parameters"],
-                    "V": tokens,
-                    "point": point,
+                    RUN_COLUMN: run_id,
+                    "model": model,
+                    "N": summary.parameters_non_embedding,
+                    "N_total": summary.parameters,
+                    "V": volume.tokens,
+                    "point": volume.point,
                     "corpus": attributes.get("corpus", "unrated"),
                     "family": attributes.get("family"),
                     "level": attributes.get("level"),
-                    "CH": attributes.get("coherence"),
-                    "RA": attributes.get("readability"),
-                    "SIM": similarity.get(test_set) if isinstance(similarity, dict) else similarity,
+                    **attribute_columns(attributes, test_set),
                     "test_set": test_set,
                     "loss": loss,
                     "seed": config.get("seed"),
-                    "wall_time": summary.get("wall_time_s"),
-                    "run_dir": str(run_dir),
+                    "wall_time": summary.wall_time_s,
+                    "run_dir": str(run.path),
                 }
             )
     return rows
 
 
-def find_run_dirs(root: Path) -> Iterator[Path]:
-    """Every directory below ``root`` that the trainer wrote (it always writes ``config.yaml`` first)."""
-    for config_file in sorted(root.rglob(CONFIG_FILE)):
-        if config_file.parent.name != ".hydra" and (config_file.parent / "metrics.jsonl").exists():
-            yield config_file.parent
-
-
 def collect(root: str | Path) -> pd.DataFrame:
     """One row per (run, data volume, test set) for every finished run below ``root``.
 
-    Unfinished or failed runs (no ``summary.json``) are not rows; they are listed in ``table.attrs["skipped"]``
-    with the reason, and logged, so a partly finished sweep can be fitted knowingly.
+    Unfinished or failed runs (no summary) are not rows; they are listed in ``table.attrs["skipped"]`` with the
+    reason, and logged, so a partly finished sweep can be fitted knowingly.
     """
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"no run directory tree at {root}")
     rows: list[dict[str, Any]] = []
     skipped: list[SkippedRun] = []
-    for run_dir in find_run_dirs(root):
-        if not (run_dir / SUMMARY_FILE).exists():
-            skipped.append(SkippedRun(str(run_dir), "no summary.json: unfinished or failed"))
+    for run in find_run_dirs(root):
+        if not run.is_done():
+            skipped.append(SkippedRun(str(run.path), "no summary: unfinished or failed"))
             continue
         try:
-            rows.extend(_rows_of_run(run_dir, root))
+            rows.extend(_rows_of_run(run, root))
         except (KeyError, ValueError, json.JSONDecodeError) as error:
-            skipped.append(SkippedRun(str(run_dir), f"unreadable run record: {error!r}"))
+            skipped.append(SkippedRun(str(run.path), f"unreadable run record: {error!r}"))
     for run in skipped:
         log.warning("collect: skipped %s (%s)", run.run_dir, run.reason)
     table = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    for column in ("CH", "RA", "SIM", "level", "loss", "wall_time"):
+    for column in (*COLUMNS, "level", "loss", "wall_time"):
         table[column] = pd.to_numeric(table[column], errors="coerce")
     table.attrs["skipped"] = [run.__dict__ for run in skipped]
     return table

@@ -7,6 +7,7 @@ about 15 minutes on 2 CPU cores; ``study=full`` is the workstation/GPU preset an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -19,21 +20,17 @@ from ziya2lab.train.config import LoggerConfig
 class GridConfig:
     """The training grid: every model preset × every corpus × every seed, each run yielding several volumes.
 
-    Each run uses the WSD schedule; ``branch_fractions`` of ``max_tokens`` are the stable-phase points where a
-    cooldown branch is taken, so one run gives ``len(branch_fractions) + 1`` data volumes V, each a complete
-    learning-rate schedule.
+    ``trainer`` holds the study's trainer settings in the trainer's own keys and only where they differ from its
+    defaults (``ziya2lab.train.config``); the grid checks them against the trainer's schema before anything runs.
+    Each run uses the WSD schedule over ``trainer.train.max_tokens``; ``branch_fractions`` of it are the
+    stable-phase points where a cooldown branch is taken, so one run gives ``len(branch_fractions) + 1`` data
+    volumes V, each a complete learning-rate schedule.
     """
 
     models: list[str] = field(default_factory=lambda: ["llama_100k", "llama_300k", "llama_1m"])  # 12.5x in N
     seeds: list[int] = field(default_factory=lambda: [0])
-    max_tokens: int = 200_000
     branch_fractions: list[float] = field(default_factory=lambda: [0.25, 0.5])
-    wsd_decay_ratio: float = 0.2
-    seq_len: int = 128
-    batch_size: int = 16
-    lr: float = 3e-3
-    min_lr: float = 3e-4
-    eval_max_windows: int = 16
+    trainer: dict[str, Any] = field(default_factory=lambda: {"train": {"max_tokens": 200_000, "batch_size": 16}})
     extra_overrides: list[str] = field(default_factory=list)  # passed verbatim to every trainer run
 
 
@@ -91,6 +88,23 @@ class WandbReportAppConfig:
     group: str | None = None  # the study's runs carry logger.group=<study name>
     test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news", "qa", "code"])
     runs_dir: str = "outputs/attribute_scaling"  # where offline runs are looked for, to say what to sync
+
+
+# Keys of study.grid that copied trainer settings until the grid took them in the trainer's own keys.
+MOVED_GRID_KEYS = {
+    **{f"study.grid.{name}": f"study.grid.trainer.train.{name}"
+       for name in ("max_tokens", "wsd_decay_ratio", "seq_len", "batch_size", "lr", "min_lr")},
+    "study.grid.eval_max_windows": "study.grid.trainer.data.eval_max_windows",
+}
+
+
+def refuse_moved_keys(overrides: list[str]) -> None:
+    """A command-line override of a moved key fails naming its new spelling (``++`` adds it if the preset lacks it)."""
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key in MOVED_GRID_KEYS:
+            raise SystemExit(f"Error: {key} is now {MOVED_GRID_KEYS[key]}, in the trainer's own keys: pass "
+                             f"++{MOVED_GRID_KEYS[key]}={value}")
 
 
 def register_configs() -> None:

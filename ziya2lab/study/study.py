@@ -22,17 +22,20 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from ziya2lab.attributes import SimilarityRater, make_levels, rate_corpus
+from ziya2lab.attributes.levels import BASE, DOCUMENTS_FILE, corpus_name
 from ziya2lab.common.atomic import atomic_write_json
+from ziya2lab.common.attributes import COLUMNS, RUN_COLUMN
 from ziya2lab.common.hashing import hash_texts
+from ziya2lab.common.jsonl import read_jsonl, write_jsonl
+from ziya2lab.common.run_dir import CORPUS_ATTRIBUTES_FILE
 from ziya2lab.data.factory import run_factory
 from ziya2lab.data.readers import MalformedRecord, read_documents
-from ziya2lab.eval.heldout import build_test_sets, pool_path, read_jsonl
+from ziya2lab.eval.heldout import build_test_sets, pool_path
 from ziya2lab.study.analysis import fit_study
 from ziya2lab.study.cache import run_cached_step
-from ziya2lab.study.collect import CORPUS_ATTRIBUTES_FILE
 from ziya2lab.study.compose import compose_app
 from ziya2lab.study.config import StudyAppConfig, StudyConfig
-from ziya2lab.study.grid import grid_specs
+from ziya2lab.study.grid import RunSpec, grid_specs
 from ziya2lab.study.report import fit_summary, write_report
 from ziya2lab.study.results import write_results
 from ziya2lab.study.runner import run_grid
@@ -78,11 +81,11 @@ def build_base(study: StudyConfig, directory: Path) -> list[dict]:
 
 
 def build_corpora(study: StudyConfig, base: list[dict], test_sets: dict[str, Path], directory: Path) -> pd.DataFrame:
-    """Every family and level, each rated; the ratings go into ``<corpus>/attributes.json`` for the collector."""
+    """Every family and level, each rated; the ratings go into each corpus's attributes record for the collector."""
     target = study.levels.similarity_target
     if target not in test_sets:
         raise KeyError(f"study.levels.similarity_target={target!r} is not among study.test_sets {list(test_sets)}")
-    levels = {family: list(getattr(study.levels, family)) for family in ("CH", "RA", "SIM")}
+    levels = {family: list(getattr(study.levels, family)) for family in COLUMNS}
     corpora = make_levels(base, levels, {target: read_jsonl(pool_path(test_sets[target]))}, directory,
                           study.levels.budget_fraction, study.seed)
     similarity = SimilarityRater({name: [doc["text"] for doc in read_jsonl(path)] for name, path in test_sets.items()},
@@ -102,34 +105,78 @@ def build_corpora(study: StudyConfig, base: list[dict], test_sets: dict[str, Pat
     return table
 
 
+@dataclass(frozen=True)
+class StudyLayout:
+    """Where each step of a study writes, below its output directory (each step's directory is a cached step)."""
+
+    root: Path
+
+    @property
+    def factory(self) -> Path:
+        return self.root / "factory"
+
+    @property
+    def test_sets(self) -> Path:
+        return self.root / "test_sets"
+
+    @property
+    def corpora(self) -> Path:
+        return self.root / "corpora"
+
+    @property
+    def tokenizer(self) -> Path:
+        return self.root / "tokenizer"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    def test_set_files(self, study: StudyConfig) -> dict[str, Path]:
+        return {name: self.test_sets / f"{name}.jsonl" for name in study.test_sets}
+
+    def corpus_files(self, study: StudyConfig) -> dict[str, Path]:
+        """The training file of the clean base and of every (family, level), as ``make_levels`` writes them."""
+        names = [BASE, *(corpus_name(family, level) for family in COLUMNS for level in getattr(study.levels, family))]
+        return {name: self.corpora / name / DOCUMENTS_FILE for name in names}
+
+
+def plan_grid(cfg: StudyAppConfig) -> list[RunSpec]:
+    """The study's training runs, typed and validated against the trainer's schema; nothing needs to exist yet."""
+    layout = StudyLayout(Path(cfg.output_dir))
+    study = cfg.study
+    return grid_specs(study.grid, layout.corpus_files(study), layout.test_set_files(study), layout.tokenizer,
+                      cfg.logger, study.name, layout.runs)
+
+
 def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
     if isinstance(cfg, DictConfig):
         cfg = OmegaConf.to_object(cfg)
     study, out = cfg.study, Path(cfg.output_dir)
+    layout = StudyLayout(out)
+    specs = plan_grid(cfg)  # a grid the trainer refuses fails here, before the factory starts
     out.mkdir(parents=True, exist_ok=True)
     settings = _container(OmegaConf.structured(study))
 
-    base = run_cached_step(out / "factory", {"factory": settings["factory_overrides"], "cap": study.max_base_chars,
-                                       "seed": study.seed},
-                     build=lambda directory: _save_base(build_base(study, directory), directory),
-                     load=_load_base)
+    base = run_cached_step(layout.factory, {"factory": settings["factory_overrides"], "cap": study.max_base_chars,
+                                            "seed": study.seed},
+                           build=lambda directory: _save_base(build_base(study, directory), directory),
+                           load=_load_base)
     base_hash = hash_texts(document["text"] for document in base)
-    test_sets = run_cached_step(out / "test_sets", {"names": study.test_sets},
-                          build=lambda directory: build_test_sets(directory, study.test_sets),
-                          load=lambda directory: {name: directory / f"{name}.jsonl" for name in study.test_sets})
-    corpora = run_cached_step(out / "corpora", {"base": base_hash, "levels": settings["levels"],
-                                          "raters": settings["raters"], "test_sets": study.test_sets},
-                        build=lambda directory: build_corpora(study, base, test_sets, directory),
-                        load=lambda directory: pd.DataFrame(json.loads((directory / CORPORA_INDEX).read_text())))
-    tokenizer_dir = run_cached_step(out / "tokenizer", {"base": base_hash, "vocab": study.tokenizer_vocab_size},
-                              build=lambda directory: _train_tokenizer(base, study.tokenizer_vocab_size, directory),
-                              load=lambda directory: directory)
+    test_sets = run_cached_step(layout.test_sets, {"names": study.test_sets},
+                                build=lambda directory: build_test_sets(directory, study.test_sets),
+                                load=lambda directory: layout.test_set_files(study))
+    corpora = run_cached_step(layout.corpora, {"base": base_hash, "levels": settings["levels"],
+                                               "raters": settings["raters"], "test_sets": study.test_sets},
+                              build=lambda directory: build_corpora(study, base, test_sets, directory),
+                              load=lambda directory: pd.DataFrame(json.loads((directory / CORPORA_INDEX).read_text())))
+    run_cached_step(layout.tokenizer, {"base": base_hash, "vocab": study.tokenizer_vocab_size},
+                    build=lambda directory: _train_tokenizer(base, study.tokenizer_vocab_size, directory),
+                    load=lambda directory: directory)
+    _check_built_as_planned(corpora, layout, study)
 
-    specs = grid_specs(study.grid, dict(zip(corpora["corpus"], map(Path, corpora["path"]), strict=True)),
-                       test_sets, tokenizer_dir, cfg.logger, group=study.name)
-    outcomes = run_grid(specs, out / "runs", study.workers, study.threads_per_run)
-    table = write_results(out / "runs", out / "results.parquet")
-    table = table[table["run_id"].isin({spec.run_id for spec in specs})]  # runs of older settings stay out
+    outcomes = run_grid(specs, layout.runs, study.workers, study.threads_per_run)
+    table = write_results(layout.runs, out / "results.parquet")
+    table = table[table[RUN_COLUMN].isin({spec.run_id for spec in specs})]  # runs of older settings stay out
 
     fits = fit_study(table, study.fits, study.seed)
     summary = fit_summary(fits, table)
@@ -140,13 +187,20 @@ def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
                        [str(outcome.run_dir) for outcome in outcomes if outcome.status == "failed"])
 
 
+def _check_built_as_planned(corpora: pd.DataFrame, layout: StudyLayout, study: StudyConfig) -> None:
+    """The grid was planned before the steps ran: a corpora step that wrote other files would train on nothing."""
+    built = {name: Path(path).resolve() for name, path in zip(corpora["corpus"], corpora["path"], strict=True)}
+    planned = {name: path.resolve() for name, path in layout.corpus_files(study).items()}
+    if built != planned:
+        raise RuntimeError(f"{layout.corpora} holds the corpora {sorted(built)}, not the planned {sorted(planned)} at "
+                           f"those paths: delete it and re-run the study")
+
+
 BASE_FILE = "base.jsonl"
 
 
 def _save_base(documents: list[dict], directory: Path) -> list[dict]:
-    with open(directory / BASE_FILE, "w", encoding="utf-8") as handle:
-        for document in documents:
-            handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+    write_jsonl(directory / BASE_FILE, documents)
     return documents
 
 

@@ -160,8 +160,9 @@ class AccelerateConfig:
 
 @dataclass
 class TrainConfig:
-    max_steps: int = 120
-    max_tokens: int | None = None  # whichever of max_steps / max_tokens comes first ends the run
+    max_steps: int | None = 120  # None: as many steps as max_tokens needs
+    max_tokens: int | None = None  # whichever of max_steps / max_tokens comes first ends the run; one it cannot
+    # reach (max_steps stops short of it) is an error rather than a silently shorter run
     seq_len: int = 128
     global_batch_tokens: int | None = None  # if set, overrides batch_size (= global_batch_tokens / seq_len)
     batch_size: int = 8  # sequences per optimizer step, summed over ranks and accumulation

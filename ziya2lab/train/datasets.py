@@ -9,7 +9,14 @@ from pathlib import Path
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from ziya2lab.tokenizer.small_bpe import cached_small_bpe
-from ziya2lab.train.config import DataConfig, Packing, SourceConfig, TokenizerConfig, TokenizerPreset
+from ziya2lab.train.config import (
+    DataConfig,
+    Packing,
+    SourceConfig,
+    TokenizerConfig,
+    TokenizerPreset,
+    TrainAppConfig,
+)
 from ziya2lab.train.tokens import (
     SupervisedWindows,
     UnsupervisedWindows,
@@ -59,9 +66,22 @@ def describe(spec: SourceConfig) -> str:
     return spec.source if spec.source is not None else Path(str(spec.path)).name
 
 
+def input_paths(cfg: TrainAppConfig) -> list[str]:
+    """Every local file or directory a run reads: tokenizer, starting checkpoint, training and eval documents."""
+    sources = [source for component in cfg.data.components for source in component.sources]
+    candidates = [cfg.tokenizer.path, cfg.stage.init_from, *(source.path for source in sources),
+                  *(source.path for source in cfg.data.eval_sets.values())]
+    return [path for path in candidates if path is not None]
+
+
 def load_tokenizer(config: TokenizerConfig) -> PreTrainedTokenizerBase:
     """The HF tokenizer at ``path``, LLaMA-2's, or the small BPE trained (once, cached) on ``train_sources``."""
     if config.path is not None:
+        if not (Path(config.path) / "tokenizer_config.json").is_file():
+            problem = "is not a tokenizer directory (no tokenizer_config.json)" if Path(config.path).is_dir() else \
+                "does not exist"
+            raise FileNotFoundError(f"tokenizer.path={config.path} {problem}: give a local HF tokenizer directory, "
+                                    "e.g. a run's final/ or the study's tokenizer/")
         tokenizer = AutoTokenizer.from_pretrained(config.path)
     elif config.preset is TokenizerPreset.llama2:
         from ziya2lab.tokenizer.llama2 import llama2_tokenizer_dir

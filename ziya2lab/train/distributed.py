@@ -16,8 +16,8 @@ from accelerate import Accelerator
 from ziya2lab.train.config import AccelerateConfig, Precision
 
 LAUNCH_HINT = (
-    "launch CPU data parallelism with `ACCELERATE_USE_CPU=1 torchrun --nproc_per_node N experiments/train.py ...` "
-    "and GPU runs with `accelerate launch --config_file conf/accelerate/<preset>.yaml experiments/train.py "
+    "launch CPU data parallelism with `ACCELERATE_USE_CPU=1 torchrun --nproc_per_node N -m ziya2lab.train ...` "
+    "and GPU runs with `accelerate launch --config_file conf/accelerate/<preset>.yaml -m ziya2lab.train "
     "accelerate=<preset> ...` (see docs/TRAINING.md)"
 )
 

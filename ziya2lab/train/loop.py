@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import json
 import math
 import signal
 import time
@@ -24,7 +23,8 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedType, set_seed
 from omegaconf import DictConfig, OmegaConf
 
-from ziya2lab.common.atomic import atomic_directory, atomic_write_json, atomic_write_text
+from ziya2lab.common.atomic import atomic_directory
+from ziya2lab.common.run_dir import BranchRecord, RunDir, RunSummary
 from ziya2lab.model import Llama, LlamaConfig, accounting
 from ziya2lab.train.checkpoint import (
     latest_checkpoint,
@@ -36,9 +36,16 @@ from ziya2lab.train.config import Schedule, TrainAppConfig
 from ziya2lab.train.datasets import build_eval_windows, build_training_mixture, load_tokenizer
 from ziya2lab.train.distributed import default_threads, make_accelerator
 from ziya2lab.train.guard import StabilityGuard, TrainingDiverged
-from ziya2lab.train.metrics import MetricsLog, ThroughputMeter, WandbMirror, read_jsonl
+from ziya2lab.train.metrics import MetricsLog, ThroughputMeter, WandbMirror, eval_key
 from ziya2lab.train.optim import build_optimizer, set_learning_rate
-from ziya2lab.train.schedule import branch_cooldown_steps, cooldown_lr, learning_rate, warmup_steps
+from ziya2lab.train.schedule import (
+    branch_cooldown_steps,
+    cooldown_lr,
+    learning_rate,
+    sequences_per_step,
+    total_steps,
+    warmup_steps,
+)
 from ziya2lab.train.tokens import (
     IGNORE_INDEX,
     UnsupervisedWindows,
@@ -46,8 +53,6 @@ from ziya2lab.train.tokens import (
     collate,
     global_batch_indices,
 )
-
-BRANCHES_FILE = "branches.jsonl"
 
 
 @dataclass
@@ -70,9 +75,9 @@ class Trainer:
     def __init__(self, cfg: TrainAppConfig, resolved: dict[str, Any]) -> None:
         self.cfg = cfg
         self.resolved = resolved
-        self.run_dir = Path(cfg.output_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.ckpt_root = self.run_dir / "checkpoints"
+        self.run_dir = RunDir(cfg.output_dir)
+        self.run_dir.path.mkdir(parents=True, exist_ok=True)
+        self.ckpt_root = self.run_dir.checkpoints
         self.segment_start = time.time()
         train = cfg.train
         self.accelerator: Accelerator = make_accelerator(train.precision, cfg.accelerate)
@@ -88,7 +93,7 @@ class Trainer:
                 cfg.data, self.tokenizer, train.seq_len
             )
 
-        self.batch = train.global_batch_tokens // train.seq_len if train.global_batch_tokens else train.batch_size
+        self.batch = sequences_per_step(train)
         self.micro = train.micro_batch_size or self.batch // self.world
         if self.batch <= 0 or self.micro <= 0 or self.batch % (self.micro * self.world):
             raise ValueError(
@@ -97,9 +102,7 @@ class Trainer:
             )
         self.accum = self.batch // (self.micro * self.world)
         self.tokens_per_step = self.batch * train.seq_len
-        self.total_steps = train.max_steps
-        if train.max_tokens is not None:
-            self.total_steps = min(self.total_steps, math.ceil(train.max_tokens / self.tokens_per_step))
+        self.total_steps = total_steps(train)
         self._check_branch_points()
 
         self.model_config = self._model_config()
@@ -110,7 +113,7 @@ class Trainer:
             train.spike_factor, train.spike_window, train.guard_warmup_steps, train.max_consecutive_skips
         )
         self.state = RunState()
-        self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
+        self.metrics = MetricsLog(self.run_dir)
         self.flops_per_token = accounting.flops_per_token(self.model_config, train.seq_len)
         self.throughput = ThroughputMeter(self.flops_per_token, self._peak_flops())
         self.stop_requested = False
@@ -176,7 +179,7 @@ class Trainer:
             import shutil
 
             shutil.rmtree(self.ckpt_root, ignore_errors=True)
-            (self.run_dir / BRANCHES_FILE).unlink(missing_ok=True)
+            self.run_dir.branches.unlink(missing_ok=True)
         self.accelerator.wait_for_everyone()
         if path is not None:
             loaded = load_checkpoint(self.accelerator, path)
@@ -261,7 +264,7 @@ class Trainer:
                 loss_sum += output.loss.double() * count
                 count_sum += count
             loss = self._sum(loss_sum) / self._sum(torch.tensor(float(count_sum)))
-            results[f"eval/{name}"] = float(loss)
+            results[name] = float(loss)
         self.model.train()
         return results
 
@@ -274,7 +277,8 @@ class Trainer:
         )
 
     def _record(self, lr: float, eval_results: dict[str, float], skipped: tuple[str, float] | None = None) -> None:
-        """Append one metrics record; ``skipped`` = (reason, loss) when this step's update was refused."""
+        """Append one metrics record (held-out losses as ``eval/<test set>``); ``skipped`` = (reason, loss) when
+        this step's update was refused."""
         state = self.state
         record: dict[str, Any] = {
             "step": state.step,
@@ -284,7 +288,7 @@ class Trainer:
             "grad_norm": state.last_grad_norm,
             "skipped_steps": self.guard.skipped_total,
             **self.throughput.report(),
-            **eval_results,
+            **{eval_key(name): loss for name, loss in eval_results.items()},
         }
         if skipped is not None:
             reason, rejected = skipped
@@ -366,20 +370,19 @@ class Trainer:
             loss, _, reason, _ = self.update(branch_step + offset, lr, guard)
             if reason is None:
                 losses.append(loss)
-        record = {
-            "branch_at_tokens": branch_tokens,
-            "branch_step": branch_step,
-            "cooldown_steps": cooldown,
-            "steps": branch_step + cooldown,
-            "tokens": (branch_step + cooldown) * self.tokens_per_step,
-            "final_train_loss": float(np.mean(losses[-max(1, cooldown // 10) :])) if losses else None,
-            "skipped_steps": guard.skipped_total - self.guard.skipped_total,
-            **self.evaluate(),
-        }
+        record = BranchRecord(
+            branch_at_tokens=branch_tokens,
+            branch_step=branch_step,
+            cooldown_steps=cooldown,
+            steps=branch_step + cooldown,
+            tokens=(branch_step + cooldown) * self.tokens_per_step,
+            final_train_loss=float(np.mean(losses[-max(1, cooldown // 10) :])) if losses else None,
+            skipped_steps=guard.skipped_total - self.guard.skipped_total,
+            eval=self.evaluate(),
+        )
         if self.accelerator.is_main_process:
-            existing = [row for row in read_jsonl(self.run_dir / BRANCHES_FILE) if row["branch_at_tokens"] != branch_tokens]
-            rows = sorted([*existing, record], key=lambda row: row["branch_at_tokens"])
-            atomic_write_text(self.run_dir / BRANCHES_FILE, "".join(json.dumps(row) + "\n" for row in rows))
+            existing = [row for row in self.run_dir.read_branches() if row.branch_at_tokens != branch_tokens]
+            self.run_dir.write_branches(sorted([*existing, record], key=lambda row: row.branch_at_tokens))
         self.accelerator.wait_for_everyone()
         load_checkpoint(self.accelerator, checkpoint)
         self.state.branches_done.append(branch_tokens)
@@ -388,7 +391,7 @@ class Trainer:
     # ------------------------------------------------------------------------------------------ outputs
     def export_final(self) -> Path:
         """``final/``: an HF checkpoint (config.json + model.safetensors) and the tokenizer, written atomically."""
-        target = self.run_dir / "final"
+        target = self.run_dir.final
         full_state = self.accelerator.get_state_dict(self.model)
         if self.accelerator.is_main_process:
             model = self.accelerator.unwrap_model(self.model)
@@ -401,31 +404,30 @@ class Trainer:
         self.accelerator.wait_for_everyone()
         return target
 
-    def summary(self, status: str) -> dict[str, Any]:
-        return {
-            "status": status,
-            "steps": self.state.step,
-            "total_steps": self.total_steps,
-            "tokens": self.state.tokens,
-            "loss_tokens": self.state.loss_tokens,
-            "tokens_per_step": self.tokens_per_step,
-            "seq_len": self.cfg.train.seq_len,
-            "batch_size": self.batch,
-            "parameters": accounting.count_parameters(self.model_config, include_embeddings=True),
-            "parameters_non_embedding": accounting.count_parameters(self.model_config, include_embeddings=False),
-            "flops_per_token": self.flops_per_token,
-            "eval": {key.removeprefix("eval/"): value for key, value in self.state.last_eval.items()},
-            **self.state.last_eval,
-            "skipped_steps": self.guard.skipped_total,
-            "wall_time_s": self.state.wall_time_s,
-            "num_processes": self.world,
-            "precision": self.cfg.train.precision.value,
-            "warmup_steps": warmup_steps(self.total_steps, self.cfg.train.warmup_ratio),
-            "branches": read_jsonl(self.run_dir / BRANCHES_FILE),
-            "resumed_from": str(self.resumed_from) if self.resumed_from else None,
-        }
+    def summary(self, status: str) -> RunSummary:
+        return RunSummary(
+            status=status,
+            steps=self.state.step,
+            total_steps=self.total_steps,
+            tokens=self.state.tokens,
+            loss_tokens=self.state.loss_tokens,
+            tokens_per_step=self.tokens_per_step,
+            seq_len=self.cfg.train.seq_len,
+            batch_size=self.batch,
+            parameters=accounting.count_parameters(self.model_config, include_embeddings=True),
+            parameters_non_embedding=accounting.count_parameters(self.model_config, include_embeddings=False),
+            flops_per_token=self.flops_per_token,
+            eval=dict(self.state.last_eval),
+            skipped_steps=self.guard.skipped_total,
+            wall_time_s=self.state.wall_time_s,
+            num_processes=self.world,
+            precision=self.cfg.train.precision.value,
+            warmup_steps=warmup_steps(self.total_steps, self.cfg.train.warmup_ratio),
+            branches=self.run_dir.read_branches(),
+            resumed_from=str(self.resumed_from) if self.resumed_from else None,
+        )
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> RunSummary:
         previous_handler = None
         with contextlib.suppress(ValueError):  # only the main thread may install handlers
             previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
@@ -446,7 +448,7 @@ class Trainer:
             summary = self.summary(status)
             if self.accelerator.is_main_process:
                 if status == "completed":
-                    atomic_write_json(self.run_dir / "summary.json", summary)
+                    self.run_dir.write_summary(summary)
                 self.wandb.summarize(summary)
             failed = False
             return summary
@@ -456,7 +458,7 @@ class Trainer:
                 signal.signal(signal.SIGTERM, previous_handler)
 
 
-def run_training(cfg: TrainAppConfig | DictConfig) -> dict[str, Any]:
+def run_training(cfg: TrainAppConfig | DictConfig) -> RunSummary:
     """Train as configured, writing the run directory ``cfg.output_dir``; returns the summary."""
     if isinstance(cfg, DictConfig):
         resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
@@ -464,7 +466,7 @@ def run_training(cfg: TrainAppConfig | DictConfig) -> dict[str, Any]:
     else:
         typed = cfg
         resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)
-    run_dir = Path(typed.output_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(resolved)))
+    run = RunDir(typed.output_dir)
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.write_config(resolved)
     return Trainer(typed, resolved).run()

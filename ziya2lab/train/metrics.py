@@ -1,4 +1,4 @@
-"""Run records: ``metrics.jsonl`` is the source of truth; wandb (offline by default) mirrors it.
+"""Run records: the run directory's metrics log is the source of truth; wandb (offline by default) mirrors it.
 
 On resume the log is cut back to the checkpoint's step, so a killed-and-resumed run leaves exactly the lines the
 uninterrupted run would have written. The wandb run id is kept in the run directory, so every restart of the run
@@ -7,55 +7,45 @@ continues the same wandb run.
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 from ziya2lab.common.atomic import atomic_write_text
+from ziya2lab.common.jsonl import append_jsonl, write_jsonl
+from ziya2lab.common.run_dir import RunDir, RunSummary
 from ziya2lab.train.config import LoggerConfig, LoggerKind
-
-WANDB_ID_FILE = "wandb_run_id.txt"
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a line torn by a kill mid-write: everything after it is dropped
-    return records
 
 
 class MetricsLog:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    """The run's metrics log: appended one flushed line per record, cut back atomically on resume."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
 
     def keep_through(self, step: int) -> None:
         """Drop records after ``step`` (and any torn last line)."""
-        kept = [record for record in read_jsonl(self.path) if record["step"] <= step]
-        atomic_write_text(self.path, "".join(json.dumps(record) + "\n" for record in kept))
+        write_jsonl(self.run.metrics, [record for record in self.run.read_metrics() if record["step"] <= step])
 
     def append(self, record: dict[str, Any]) -> None:
-        with open(self.path, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-            handle.flush()
+        append_jsonl(self.run.metrics, record)
+
+
+def eval_key(test_set: str) -> str:
+    """A held-out loss's key in a metrics record (and in wandb): ``eval/<test set>``."""
+    return f"eval/{test_set}"
 
 
 class WandbMirror:
     """Mirror of the metrics records in wandb; inert when ``logger.kind`` is ``none``."""
 
-    def __init__(self, config: LoggerConfig, run_dir: Path, run_config: dict, fresh: bool, enabled: bool) -> None:
+    def __init__(self, config: LoggerConfig, run: RunDir, run_config: dict, fresh: bool, enabled: bool) -> None:
         self.run = None
         if config.kind is LoggerKind.none or not enabled:
             return
         import wandb
         from wandb.sdk.lib.runid import generate_id
 
-        id_file = run_dir / WANDB_ID_FILE
+        id_file = run.wandb_id
         if fresh or not id_file.exists():
             atomic_write_text(id_file, generate_id() + "\n")
         run_id = id_file.read_text().strip()
@@ -63,10 +53,10 @@ class WandbMirror:
             project=config.project,
             entity=config.entity,
             group=config.group,
-            name=config.name or run_dir.name,
+            name=config.name or run.path.name,
             tags=list(config.tags),
             mode=config.mode,
-            dir=str(run_dir),
+            dir=str(run.path),
             id=run_id,
             resume="allow",
             config=run_config,
@@ -80,11 +70,14 @@ class WandbMirror:
         if self.run is not None:
             self.run.log({key: value for key, value in record.items() if key != "step"}, step=record["step"])
 
-    def summarize(self, summary: dict[str, Any]) -> None:
+    def summarize(self, summary: RunSummary) -> None:
+        """The summary's scalars, and each final eval loss under the key the metrics records log it as."""
         if self.run is not None:
-            for key, value in summary.items():
+            for key, value in summary.to_dict().items():
                 if isinstance(value, int | float | str):
                     self.run.summary[key] = value
+            for name, loss in summary.eval.items():
+                self.run.summary[eval_key(name)] = loss
 
     def finish(self, failed: bool) -> None:
         if self.run is not None:

@@ -8,7 +8,32 @@ from __future__ import annotations
 
 import math
 
-from ziya2lab.train.config import DecayShape, Schedule
+from ziya2lab.train.config import DecayShape, Schedule, TrainConfig
+
+
+def sequences_per_step(train: TrainConfig) -> int:
+    """Sequences in one optimizer step, summed over ranks and accumulation."""
+    return train.global_batch_tokens // train.seq_len if train.global_batch_tokens else train.batch_size
+
+
+def total_steps(train: TrainConfig) -> int:
+    """Optimizer steps of the run: ``max_steps`` or the steps ``max_tokens`` needs, whichever comes first.
+
+    A ``max_tokens`` that ``max_steps`` stops short of is refused: the run would end early without saying so.
+    """
+    tokens_per_step = sequences_per_step(train) * train.seq_len
+    if train.max_tokens is None:
+        if train.max_steps is None:
+            raise ValueError("train.max_steps and train.max_tokens are both null: set one of them")
+        return train.max_steps
+    needed = math.ceil(train.max_tokens / tokens_per_step)
+    if train.max_steps is not None and train.max_steps < needed:
+        raise ValueError(
+            f"train.max_tokens={train.max_tokens} needs {needed} steps of {tokens_per_step} tokens, but "
+            f"train.max_steps={train.max_steps} stops the run at {train.max_steps * tokens_per_step} tokens: set "
+            f"train.max_steps=null (max_tokens decides) or train.max_steps>={needed}"
+        )
+    return needed
 
 
 def warmup_steps(total_steps: int, warmup_ratio: float) -> int:
