@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ziya2lab.common.atomic import atomic_write_text
-from ziya2lab.scaling.laws import ATTRIBUTES
+from ziya2lab.common.attributes import ATTRIBUTES, COLUMNS, RUN_COLUMN
+from ziya2lab.scaling.plots import plot_attribute_effects, plot_fit
 from ziya2lab.study import figures
-from ziya2lab.study.analysis import (
-    JOINT,
-    StudyFit,
-    base_quality_terms,
-    multipliers_with_intervals,
-    ordering_verdict,
-)
+from ziya2lab.study.analysis import JOINT, StudyFit, multipliers_with_intervals, ordering_verdict
 from ziya2lab.study.runner import RunOutcome
 
 
@@ -27,7 +22,9 @@ def _interval(value: tuple[float, float, float]) -> str:
     return f"{estimate:.4g} [{low:.4g}, {high:.4g}]"
 
 
-def _params_table(fits: Mapping[str, StudyFit]) -> pd.DataFrame:
+def parameter_table(fits: Mapping[str, StudyFit]) -> pd.DataFrame:
+    """Every fitted parameter of every fit with its 95% bootstrap interval (NaN without a bootstrap): the report's
+    table and the wandb summary run's."""
     rows = []
     for name, study_fit in fits.items():
         for parameter, value in study_fit.result.params.items():
@@ -40,7 +37,7 @@ def fit_summary(fits: Mapping[str, StudyFit], table: pd.DataFrame) -> dict[str, 
     """Everything the report states about the fits, as data (also saved as fits.json)."""
     summary: dict[str, Any] = {}
     for name, study_fit in fits.items():
-        coefficients = {attribute: study_fit.coefficient(attribute) for attribute in ATTRIBUTES}
+        coefficients = {column: study_fit.coefficient(column) for column in COLUMNS}
         rows = table if name == JOINT else table[table["model"] == name.split("/", 1)[1]]
         summary[name] = {
             **study_fit.result.to_dict(),
@@ -52,50 +49,63 @@ def fit_summary(fits: Mapping[str, StudyFit], table: pd.DataFrame) -> dict[str, 
     return summary
 
 
-def write_report(
-    out_dir: Path,
-    table: pd.DataFrame,
-    corpora: pd.DataFrame,
-    test_sets: Mapping[str, Path],
-    fits: Mapping[str, StudyFit],
-    summary: Mapping[str, Any],
-    outcomes: Sequence[RunOutcome],
-) -> Path:
-    figure_dir = out_dir / "figures"
+def _slug(fit_name: str) -> str:
+    return fit_name.replace("/", "_")
+
+
+def headline_fit(fits: Mapping[str, StudyFit]) -> str:
+    """The fit the report's verdict and multiplier figure are judged on: the joint law when there is one."""
+    return JOINT if JOINT in fits else next(iter(fits))
+
+
+def write_figures(
+    figure_dir: Path, table: pd.DataFrame, fits: Mapping[str, StudyFit], summary: Mapping[str, Any]
+) -> dict[str, Path]:
+    """The report's figures, by key: loss against volume, coefficients, per fit its Fig. 7 view and diagnostics,
+    and the headline fit's multipliers."""
     figure_dir.mkdir(parents=True, exist_ok=True)
     images = {"loss_vs_volume": figures.loss_versus_volume(table, figure_dir / "loss_vs_volume.png")}
     coefficients = {name: summary[name]["coefficients"] for name in fits}
     images["coefficients"] = figures.coefficients_with_intervals(coefficients, figure_dir / "coefficients.png")
-    base = base_quality_terms(table)
     for name, study_fit in fits.items():
-        slug = name.replace("/", "_")
-        images[f"fig7_{slug}"] = figures.fig7_view(study_fit.result, table, base, f"Fig. 7 view: {name}",
-                                                   figure_dir / f"fig7_{slug}.png")
-        images[f"fit_{slug}"] = figures.fit_diagnostics(study_fit.result, f"fit quality: {name}",
-                                                        figure_dir / f"fit_{slug}.png")
-    headline = JOINT if JOINT in fits else next(iter(fits))
-    multipliers = {f"{attribute} ({headline})": value for attribute, value in summary[headline]["multipliers"].items()}
+        slug = _slug(name)
+        images[f"fig7_{slug}"] = plot_attribute_effects(study_fit.result, figure_dir / f"fig7_{slug}.png",
+                                                        f"Fig. 7 view: {name}")
+        images[f"fit_{slug}"] = plot_fit(study_fit.result, figure_dir / f"fit_{slug}.png", f"fit quality: {name}")
+    headline = headline_fit(fits)
+    multipliers = {f"{column} ({headline})": value for column, value in summary[headline]["multipliers"].items()}
     images["multipliers"] = figures.multipliers_with_intervals(multipliers, figure_dir / "multipliers.png")
+    return images
 
-    def image(key: str) -> str:
-        return f"![{key}]({images[key].relative_to(out_dir)})"
 
-    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
-    verdict = summary[headline]["ordering"]
-    coefficient_rows = pd.DataFrame(
-        [{"fit": name, **{f"{letter} ({attribute})": _interval(summary[name]["coefficients"][attribute])
-                          for attribute, letter in zip(ATTRIBUTES, "ABC", strict=True)}} for name in fits]
-    )
-    multiplier_rows = pd.DataFrame(
-        [{"fit": name, **{attribute: _interval(value) for attribute, value in summary[name]["multipliers"].items()}}
+def _coefficient_rows(fits: Mapping[str, StudyFit], summary: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"fit": name, **{f"{attribute.coefficient} ({attribute.column})":
+                          _interval(summary[name]["coefficients"][attribute.column]) for attribute in ATTRIBUTES}}
          for name in fits]
     )
-    runs = table.groupby("run_id").agg(model=("model", "first"), N=("N", "first"), corpus=("corpus", "first"),
-                                       wall_time_s=("wall_time", "first"))
-    lines = [
-        f"# Data-centric scaling study: {out_dir.name}",
+
+
+def _multiplier_rows(fits: Mapping[str, StudyFit], summary: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"fit": name, **{column: _interval(value) for column, value in summary[name]["multipliers"].items()}}
+         for name in fits]
+    )
+
+
+def _runs(table: pd.DataFrame) -> pd.DataFrame:
+    return table.groupby(RUN_COLUMN).agg(model=("model", "first"), N=("N", "first"), corpus=("corpus", "first"),
+                                         wall_time_s=("wall_time", "first"))
+
+
+def _data_sections(title: str, table: pd.DataFrame, corpora: pd.DataFrame, test_sets: Mapping[str, Path],
+                   fit_names: Sequence[str], image: Callable[[str], str]) -> list[str]:
+    """Where the numbers come from, the corpora, the test sets, and the loss curves with the Fig. 7 views."""
+    test_set_rows = pd.DataFrame([{"test set": name, "file": str(path)} for name, path in test_sets.items()])
+    return [
+        f"# Data-centric scaling study: {title}",
         "",
-        f"Generated {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC from {runs.shape[0]} runs "
+        f"Generated {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC from {_runs(table).shape[0]} runs "
         f"({len(table)} rows of `results.parquet`). Every number and figure below is computed from "
         "`results.parquet`, the corpora's `attributes.json` and `fits.json`; none is typed by hand.",
         "",
@@ -105,8 +115,7 @@ def write_report(
         "",
         "## Test sets (held-out real text, never in a training corpus)",
         "",
-        pd.DataFrame([{"test set": name, "file": str(path)} for name, path in test_sets.items()]).to_markdown(
-            index=False),
+        test_set_rows.to_markdown(index=False),
         "",
         "## Loss against data volume, per attribute level",
         "",
@@ -114,24 +123,32 @@ def write_report(
         "",
         "## The paper's Fig. 7 view",
         "",
-        *(image(f"fig7_{name.replace('/', '_')}") for name in fits),
+        *(image(f"fig7_{_slug(name)}") for name in fit_names),
         "",
+    ]
+
+
+def _fit_sections(fits: Mapping[str, StudyFit], summary: Mapping[str, Any], image: Callable[[str], str]) -> list[str]:
+    """Coefficients, all parameters, multipliers, the ordering verdict and the fits' diagnostics."""
+    headline = headline_fit(fits)
+    verdict = summary[headline]["ordering"]
+    return [
         "## Fitted attribute coefficients (95% bootstrap intervals over runs)",
         "",
-        coefficient_rows.to_markdown(index=False),
+        _coefficient_rows(fits, summary).to_markdown(index=False),
         "",
         image("coefficients"),
         "",
         "All parameters:",
         "",
-        _params_table(fits).to_markdown(index=False, floatfmt=".5g"),
+        parameter_table(fits).to_markdown(index=False, floatfmt=".5g"),
         "",
         "## Effective-data multipliers",
         "",
         "Moving one attribute across the span this study measured for it (worst to best corpus of its family), with "
         "the others at the clean base, multiplies the effective data per token D_eff/V by:",
         "",
-        multiplier_rows.to_markdown(index=False),
+        _multiplier_rows(fits, summary).to_markdown(index=False),
         "",
         image("multipliers"),
         "",
@@ -141,16 +158,45 @@ def write_report(
         "",
         "## Fit quality",
         "",
-        *(image(f"fit_{name.replace('/', '_')}") for name in fits),
+        *(image(f"fit_{_slug(name)}") for name in fits),
         "",
+        *(f"- {name}: failed check: {message}" for name in fits for message in summary[name]["failures"]),
         *(f"- {name}: {message}" for name in fits for message in summary[name]["warnings"]),
         "",
+    ]
+
+
+def _runs_section(table: pd.DataFrame, outcomes: Sequence[RunOutcome]) -> list[str]:
+    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
+    return [
         "## Runs",
         "",
-        runs.reset_index().to_markdown(index=False, floatfmt=".4g"),
+        _runs(table).reset_index().to_markdown(index=False, floatfmt=".4g"),
         "",
         f"Failed runs: {len(failed)}" + "".join(f"\n- {outcome.run_dir}" for outcome in failed),
         "",
+    ]
+
+
+def write_report(
+    out_dir: Path,
+    table: pd.DataFrame,
+    corpora: pd.DataFrame,
+    test_sets: Mapping[str, Path],
+    fits: Mapping[str, StudyFit],
+    summary: Mapping[str, Any],
+    outcomes: Sequence[RunOutcome],
+) -> Path:
+    """``out_dir/report.md`` with its figures under ``out_dir/figures``."""
+    images = write_figures(out_dir / "figures", table, fits, summary)
+
+    def image(key: str) -> str:
+        return f"![{key}]({images[key].relative_to(out_dir)})"
+
+    lines = [
+        *_data_sections(out_dir.name, table, corpora, test_sets, list(fits), image),
+        *_fit_sections(fits, summary, image),
+        *_runs_section(table, outcomes),
     ]
     report = out_dir / "report.md"
     atomic_write_text(report, "\n".join(lines))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ziya2lab.study.analysis import StudyFit
+from ziya2lab.study.report import parameter_table
 from ziya2lab.train.config import LoggerConfig, LoggerKind
 
 
@@ -22,12 +23,9 @@ def log_summary_run(logger: LoggerConfig, group: str, out_dir: Path, table: pd.D
     failed = True
     try:
         run.log({"results": wandb.Table(dataframe=table.drop(columns=["run_dir"]))})
-        fit_rows = [{"fit": name, "parameter": key, "estimate": value,
-                     "ci_low": study_fit.intervals.get(key, (None, None))[0],
-                     "ci_high": study_fit.intervals.get(key, (None, None))[1]}
-                    for name, study_fit in fits.items() for key, value in study_fit.result.params.items()]
-        run.log({"fits": wandb.Table(dataframe=pd.DataFrame(fit_rows))})
-        run.log({f"figures/{path.stem}": wandb.Image(str(path)) for path in sorted((out_dir / "figures").glob("*.png"))})
+        run.log({"fits": wandb.Table(dataframe=parameter_table(fits))})
+        figures = sorted((out_dir / "figures").glob("*.png"))
+        run.log({f"figures/{path.stem}": wandb.Image(str(path)) for path in figures})
         failed = False
     finally:
         run.finish(exit_code=1 if failed else 0)
