@@ -190,6 +190,9 @@ class TrainConfig:
     guard_warmup_steps: int = 20  # no spike test before this many good steps
     max_consecutive_skips: int = 5
     threads: int | None = None  # torch intra-op threads per process; None = cores / local processes
+    compile: bool | None = None  # torch.compile the training forward+loss; None = on CPU when the run's tokens
+    # reach ziya2lab.train.compiled.BREAK_EVEN_TOKENS (where the compile warm-up pays)
+    compile_mode: str = "default"  # a torch.compile mode: default | reduce-overhead | max-autotune | ...
 
 
 @dataclass

@@ -32,6 +32,7 @@ from ziya2lab.train.checkpoint import (
     remove_stale_temporaries,
     save_checkpoint,
 )
+from ziya2lab.train.compiled import compile_training_forward, should_compile
 from ziya2lab.train.config import Schedule, TrainAppConfig
 from ziya2lab.train.datasets import build_eval_windows, build_training_mixture, load_tokenizer
 from ziya2lab.train.distributed import default_threads, make_accelerator
@@ -109,6 +110,8 @@ class Trainer:
         self.model = self._build_model()
         self.model = self.accelerator.prepare(self.model)
         self.optimizer = self.accelerator.prepare(build_optimizer(self.model, train))
+        self.compiled = should_compile(train.compile, self.total_steps * self.tokens_per_step, self.accelerator.device)
+        self.train_model = compile_training_forward(self.model, train.compile_mode) if self.compiled else self.model
         self.guard = StabilityGuard(
             train.spike_factor, train.spike_window, train.guard_warmup_steps, train.max_consecutive_skips
         )
@@ -214,7 +217,8 @@ class Trainer:
         input_ids = torch.from_numpy(arrays["input_ids"][rows]).to(device)
         targets = torch.from_numpy(arrays["targets"][rows]).to(device)
         documents = torch.from_numpy(arrays["document_ids"][rows]).to(device) if self.cfg.data.document_mask else None
-        output = self.model(input_ids, document_ids=documents, targets=targets)
+        model = self.train_model if self.model.training else self.model  # evaluation stays eager
+        output = model(input_ids, document_ids=documents, targets=targets)
         return output, int((targets != IGNORE_INDEX).sum())
 
     def update(self, step: int, lr: float, guard: StabilityGuard) -> tuple[float, float, str | None, int]:
