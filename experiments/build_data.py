@@ -1,26 +1,29 @@
 """Run the five-step data factory (preprocess, score, filter, de-duplicate, evaluate).
 
-    python experiments/build_data.py                                  # the embedded en/zh corpus + web noise
+    python experiments/build_data.py                                          # the embedded en/zh corpus + noise
     python experiments/build_data.py factory=tiny
-    python experiments/build_data.py 'factory.input.paths=[/data/crawl/*.jsonl.zst]' factory.input.sources={}
-    python experiments/build_data.py factory.evaluation.labels_path=<filled labelling sheet>  # the human check
+    python experiments/build_data.py input='raw/*.jsonl.zst' output_dir=clean/ factory=cluster   # your own data
+    python experiments/build_data.py factory.evaluation.labels_path=<filled labelling sheet>      # the human check
 
-Output (in the run directory): clean/ (sharded JSONL or Parquet), removed/<step>/<reason>/ (an audit sample),
+``input`` (a file, glob or directory) replaces the packaged sources; ``factory.input.mix_packaged_sources=true``
+adds them. An ``output_dir`` built with other settings or inputs is refused (``overwrite=true`` rebuilds it).
+Output (in output_dir): clean/ (sharded JSONL or Parquet), removed/<step>/<reason>/ (an audit sample),
 malformed/, stats.json (the accounting), report.md/.json/.png and labelling_sheet.csv.
 """
 
 from __future__ import annotations
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-import ziya2lab.data.config  # noqa: F401  (registers build_data_schema)
+from ziya2lab.data.config import build_data_app_config
 from ziya2lab.data.factory import run_factory, summary_table
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="build_data")
 def main(cfg: DictConfig) -> None:
-    result = run_factory(OmegaConf.to_object(cfg.factory), cfg.output_dir)
+    app = build_data_app_config(cfg)
+    result = run_factory(app.factory_config(), app.output_dir, overwrite=app.overwrite)
     print(summary_table(result.stats))
     for lang, totals in sorted(result.stats["by_language"].items()):
         print(f"{lang}: {totals['documents']:,} documents, {totals['chars']:,} characters")

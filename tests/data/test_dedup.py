@@ -13,13 +13,15 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
 from ziya2lab.data.config import DedupConfig, NearDuplicates
-from ziya2lab.data.dedup import Deduplicate
+from ziya2lab.data.dedup import NearKeys, deduplicate, document_url
 from ziya2lab.data.signatures import (
     BloomFilter,
-    SimHashIndex,
+    SimHashTables,
     estimated_jaccard,
+    exact_hash,
     hamming,
     minhash_signatures,
+    near_pairs,
     optimal_bands,
     shingle_hashes,
     shingle_sets,
@@ -98,17 +100,14 @@ def corpus(lang: str) -> tuple[list[Document], list[Document], list[float]]:
     return originals, planted, similarities
 
 
-def run_step(config: DedupConfig, documents: list[Document]) -> list[Document]:
+def run_step(config: DedupConfig, documents: list[Document], shards: int = 1) -> list[Document]:
     """The removed documents (copies), each with its removal reason in ``metadata["reason"]``."""
     documents = [Document(text=doc.text, id=doc.id, metadata=dict(doc.metadata)) for doc in documents]
-    step = Deduplicate(config)
     removed = []
-    for start in range(0, len(documents), config.batch_size):
-        batch = documents[start : start + config.batch_size]
-        for document, verdict in zip(batch, step.filter_batch(batch), strict=True):
-            if verdict is not True:
-                document.metadata["reason"] = verdict[1]
-                removed.append(document)
+    for document, verdict in zip(documents, deduplicate(documents, config, shards), strict=True):
+        if verdict is not True:
+            document.metadata["reason"] = verdict[1]
+            removed.append(document)
     return removed
 
 
@@ -185,17 +184,19 @@ def test_minhash_bands_are_chosen_like_datasketch() -> None:
             assert optimal_bands(threshold, num_perm) == (reference.b, reference.r)
 
 
-def test_simhash_index_returns_the_nearest_fingerprint_within_the_distance() -> None:
+def test_simhash_pairs_are_the_fingerprints_within_the_distance_that_share_a_key() -> None:
     rng = np.random.default_rng(0)
-    distance, tables = SimHashIndex.parameters(0.8, 128, 12, 0.95)
-    index = SimHashIndex(128, distance, tables, key_bits=12)
+    distance, tables = SimHashTables.parameters(0.8, 128, 12, 0.95)
+    simhash = SimHashTables(128, distance, tables, key_bits=12)
     stored = rng.integers(0, 2**63, size=(200, 2), dtype=np.uint64)
-    keys = index.keys(stored)
-    assert all(index.query_insert(f"doc{row}", stored[row], keys[row]) is None for row in range(200))
     near = stored[7].copy()
     near[0] ^= np.uint64(0b1011)  # 3 bits away from doc7, ~64 from the rest
-    match = index.query_insert("copy", near, index.keys(near[None])[0])
-    assert match == ("doc7", 3)
+    fingerprints = np.concatenate((stored, near[None]))
+    keys = simhash.keys(fingerprints)
+    positions = np.arange(201, dtype=np.int64)
+    found = {tuple(pair) for table in range(tables)
+             for pair in zip(*near_pairs(keys[:, table], positions, fingerprints, distance), strict=True)}
+    assert found == {(200, 7, 3)}  # (later, earlier, distance)
     assert hamming(stored[0], stored[1:]).min() > distance  # random fingerprints are not duplicates of each other
 
 
@@ -241,10 +242,10 @@ def test_signatures_do_not_depend_on_how_a_batch_is_split(method: NearDuplicates
     import ziya2lab.data.dedup as dedup
 
     texts = [record["text"] for record in iter_source("lee_news", limit=30)] + ["", "一二", "今天天气很好我们去公园玩"]
-    step = Deduplicate(DedupConfig(near=method))
-    whole = step._near_signatures(texts)
+    near = NearKeys(DedupConfig(near=method))
+    whole = near.compute(texts)
     monkeypatch.setattr(dedup, "CHARS_PER_CALL", 700)
-    split = step._near_signatures(texts)
+    split = near.compute(texts)
     assert all(np.array_equal(a, b) for a, b in zip(whole, split, strict=True))
     assert whole[0].tolist() == [True] * 30 + [False, True, True]
 
@@ -259,19 +260,60 @@ def test_odd_input_is_deduplicated_without_errors() -> None:
     assert removed == {"1": "exact_duplicate", "4": "exact_duplicate"}
 
 
-def test_minhash_index_answers_the_same_before_and_after_merging_into_sorted_arrays() -> None:
-    from ziya2lab.data.signatures import MinHashLSH
+def greedy_reference(documents: list[Document], config: DedupConfig) -> list[tuple[str, str | None]]:
+    """The definition, by brute force: in order, a document repeating a kept one (URL, then exact text, then a
+    near-duplicate key shared with a kept one: the nearest within the SimHash distance, or the earliest sharing a
+    MinHash band) is a duplicate of it; otherwise it is kept."""
+    near = NearKeys(config)
+    has_shingles, keys, fingerprints = near.compute([document.text for document in documents])
+    kept: list[int] = []
+    urls, texts = set(), {}
+    verdicts: list[tuple[str, str | None]] = []
+    for index, document in enumerate(documents):
+        url, digest = document_url(document, config), exact_hash(document.text)
+        candidates = [earlier for earlier in kept if has_shingles[index] and has_shingles[earlier]
+                      and np.any(keys[earlier] == keys[index])]
+        if near.simhash is not None:
+            distances = [(int(hamming(fingerprints[earlier], fingerprints[index])), earlier) for earlier in candidates]
+            candidates = [earlier for distance, earlier in sorted(distances) if distance <= near.simhash.max_distance]
+        if config.url and url is not None and url in urls:
+            verdicts.append(("url_duplicate", url))
+        elif config.exact and digest in texts:
+            verdicts.append(("exact_duplicate", documents[texts[digest]].id))
+        elif candidates:
+            verdicts.append(("near_duplicate", documents[candidates[0]].id))
+        else:
+            verdicts.append(("kept", None))
+            kept.append(index)
+            urls.add(url)
+            texts.setdefault(digest, index)
+    return verdicts
 
-    rng = np.random.default_rng(0)
-    signatures = rng.integers(0, 2**32, size=(300, 128), dtype=np.uint32)
-    copies = signatures[rng.permutation(300)[:100]].copy()
-    copies[:, :32] = rng.integers(0, 2**32, size=(100, 32), dtype=np.uint32)  # the first bands changed
-    everything = np.concatenate((signatures, copies, signatures[:5]))
-    answers = []
-    for min_merge in (4, 1 << 18):  # merge almost every insert / never
-        index = MinHashLSH(0.8, 128, recall=0.95, min_merge=min_merge)
-        keys = index.band_keys(everything)
-        answers.append([index.query_insert(f"d{row}", keys[row]) for row in range(len(everything))])
-    assert answers[0] == answers[1]
-    assert answers[0][:300] == [None] * 300 and answers[0][-5:] == [f"d{row}" for row in range(5)]
-    assert all(answer is not None for answer in answers[0][300:400])
+
+def _mixed_corpus() -> list[Document]:
+    """Real news with exact copies, near copies (2% of words dropped), copies of copies and repeated URLs."""
+    rng = random.Random(3)
+    originals = [record["text"] for record in iter_source("lee_news", limit=40)]
+    documents = [Document(text=text, id=f"o{index}", metadata={"url": f"https://news.example/{index % 30}"})
+                 for index, text in enumerate(originals)]
+    for index in rng.sample(range(len(originals)), 25):
+        words = [word for word in originals[index].split() if rng.random() > 0.02]
+        documents.insert(rng.randrange(len(documents) + 1), Document(text=" ".join(words), id=f"n{index}"))
+    for index in rng.sample(range(len(documents)), 15):
+        documents.append(Document(text=documents[index].text.upper(), id=f"e{index}"))
+    return documents
+
+
+@pytest.mark.parametrize("method", [NearDuplicates.simhash, NearDuplicates.minhash])
+def test_sharded_deduplication_equals_the_sequential_definition(method: NearDuplicates) -> None:
+    documents = _mixed_corpus()
+    config = DedupConfig(near=method)
+    expected = greedy_reference(documents, config)
+    assert {reason for reason, _target in expected} == {"kept", "url_duplicate", "exact_duplicate", "near_duplicate"}
+    for shards in (1, 4):
+        removed = {document.id: document.metadata for document in run_step(config, documents, shards)}
+        got = [("kept", None) if document.id not in removed else
+               (removed[document.id]["reason"], removed[document.id].get("duplicate_of",
+                                                                         removed[document.id].get("duplicate_of_url")))
+               for document in documents]
+        assert got == expected, f"{shards} shards"

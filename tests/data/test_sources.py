@@ -70,7 +70,7 @@ def test_factory_accounts_for_every_document(tmp_path: Path) -> None:
         {"id": "e", "text": "$$$ ### @@@ %%% ^^^ &&& *** +++ === ~~~ " * 5 + "buy now"},
     ]
     raw.write_text("\n".join(json.dumps(line) for line in lines) + "\n{broken\n")
-    config = FactoryConfig(input=InputConfig(sources={}, paths=[str(raw)]), scoring=ScoringConfig(enabled=False))
+    config = FactoryConfig(input=InputConfig(paths=[str(raw)]), scoring=ScoringConfig(enabled=False))
     result = run_factory(config, tmp_path / "out")
     stats = result.stats
     assert stats["input"] == 6 and stats["malformed"] == 1

