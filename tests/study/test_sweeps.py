@@ -19,16 +19,6 @@ from ziya2lab.study.collect import RESULT_COLUMNS, collect
 ROOT = repo_root()
 
 
-def test_offline_wandb_report_lists_what_it_would_publish_and_what_to_sync(tmp_path: Path) -> None:
-    from ziya2lab.study.wandb_report import ReportPlan, describe
-
-    for name in ("a", "b"):
-        (tmp_path / name / "wandb" / f"offline-run-2026-{name}").mkdir(parents=True)
-    text = describe(ReportPlan("proj", "team", "title", "default", ["en_prose", "code"]), tmp_path)
-    assert "team/proj" in text and "eval/code" in text and "2 offline wandb runs" in text
-    assert "nothing was published" in text
-
-
 def test_ordering_verdict_reads_the_intervals() -> None:
     from ziya2lab.study.analysis import ordering_verdict
 

@@ -87,7 +87,7 @@ class WandbReportAppConfig:
     title: str = "ziya2lab attribute-scaling study"
     group: str | None = None  # the study's runs carry logger.group=<study name>
     test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news", "qa", "code"])
-    runs_dir: str = "outputs/attribute_scaling"  # where offline runs are looked for, to say what to sync
+    runs_dir: str = "."  # where offline wandb runs are looked for: every folder below it except hidden ones
 
 
 # Keys of study.grid that copied trainer settings until the grid took them in the trainer's own keys.
