@@ -18,7 +18,9 @@ It measures, on a ~1B-parameter LLaMA (``MODEL_1B``: 18 layers, hidden 2,048, 1.
   (sdpa kernels accumulate in FP32 whatever the flag says), at half the batch;
 - ``xformers``: the ``train_amp`` step with ``attn_backend=xformers``, when xformers is installed;
 - ``compile``: the ``train_amp`` step with every ``LlamaBlock`` compiled (``torch.compile``, one graph shared by
-  the blocks) against eager, with the first-step (compile) time and both first losses.
+  the blocks) against eager, with the first-step (compile) time and both first losses;
+- ``compiled_fixes``: all three FP32 fixes on against off with the blocks compiled, under autocast and in the
+  bf16-cast model (eager PyTorch runs each fix as separate elementwise kernels; a compiler can fuse them).
 
 Each section runs under its own time cap (SIGALRM) inside ``--budget-s``; after each, the results so far are written
 to ``--out``, so a run cut short still leaves data. A section that fails records its error and the run goes on.
@@ -79,9 +81,12 @@ TINY_MODEL = LlamaConfig(
     num_key_value_heads=4,
     max_position_embeddings=256,
 )
-# Section caps in seconds (each also limited by what is left of --budget-s); compile gets whatever remains.
-SECTION_CAPS = {"gemm": 20, "rope_error": 30, "train_amp": 60, "fp32_fixes": 90, "xformers": 30, "compile": 600}
-SECTION_MINIMUM_S = {"compile": 30}  # below this much time left a section is skipped, not started
+# Section caps in seconds (each also limited by what is left of --budget-s); the last gets whatever remains.
+SECTION_CAPS = {
+    "gemm": 20, "rope_error": 30, "train_amp": 60, "fp32_fixes": 90, "xformers": 30, "compile": 150,
+    "compiled_fixes": 600,
+}
+SECTION_MINIMUM_S = {"compile": 30, "compiled_fixes": 40}  # below this much time left a section is skipped, not started
 RESERVE_S = 5  # kept back at the end for writing the results
 MAX_FIX_COST = 0.05  # the issue's bar: the FP32 fixes may cost at most 5% of a step
 LR = 1e-4
@@ -123,6 +128,9 @@ class Variant:
     fp32_softmax: bool = True
     batch_divisor: int = 1
     compiled: bool = False
+
+
+ALL_FIXES_OFF = {"fp32_rope": False, "fp32_rmsnorm": False, "fp32_softmax": False}  # plain bf16
 
 
 # ---------------------------------------------------------------------------------------------------- timing
@@ -288,8 +296,7 @@ def gemm_rate(results: dict) -> float | None:
 def section_train_amp(setup: Setup, results: dict, out: dict) -> None:
     out["regime"] = "bf16 autocast over FP32 weights (the trainer's train.precision=bf16), sdpa"
     out["fp32_fixes_on"] = run_variant(setup, Variant("amp_bf16"), gemm_rate(results))
-    all_off = Variant("amp_bf16", fp32_rope=False, fp32_rmsnorm=False, fp32_softmax=False)
-    out["fp32_fixes_off"] = run_variant(setup, all_off, gemm_rate(results))
+    out["fp32_fixes_off"] = run_variant(setup, Variant("amp_bf16", **ALL_FIXES_OFF), gemm_rate(results))
     out["cost_all_fixes"] = relative_cost(out["fp32_fixes_on"], out["fp32_fixes_off"])
 
 
@@ -297,7 +304,7 @@ FIX_VARIANTS = {
     "all_on": Variant("bf16"),
     "rope_off": Variant("bf16", fp32_rope=False),
     "rmsnorm_off": Variant("bf16", fp32_rmsnorm=False),
-    "all_off": Variant("bf16", fp32_rope=False, fp32_rmsnorm=False, fp32_softmax=False),
+    "all_off": Variant("bf16", **ALL_FIXES_OFF),
     "eager_softmax_on": Variant("bf16", attn_backend="eager", batch_divisor=2),
     "eager_softmax_off": Variant("bf16", attn_backend="eager", fp32_softmax=False, batch_divisor=2),
 }
@@ -348,6 +355,25 @@ def section_compile(setup: Setup, results: dict, out: dict) -> None:
     )
 
 
+COMPILED_FIX_VARIANTS = {
+    "amp_all_on": Variant("amp_bf16", compiled=True),
+    "amp_all_off": Variant("amp_bf16", compiled=True, **ALL_FIXES_OFF),
+    "bf16_all_on": Variant("bf16", compiled=True),
+    "bf16_all_off": Variant("bf16", compiled=True, **ALL_FIXES_OFF),
+}
+
+
+def section_compiled_fixes(setup: Setup, results: dict, out: dict) -> None:
+    """The three FP32 fixes on against off with the blocks compiled, where their elementwise work can be fused."""
+    runs = out.setdefault("runs", {})
+    for name, variant in COMPILED_FIX_VARIANTS.items():
+        reuse = results.get("compile", {}).get("run") if name == "amp_all_on" else None
+        runs[name] = reuse or run_variant(setup, variant, gemm_rate(results))
+    out["cost_all_amp"] = relative_cost(runs["amp_all_on"], runs["amp_all_off"])
+    out["cost_all_bf16_sdpa"] = relative_cost(runs["bf16_all_on"], runs["bf16_all_off"])
+    out["within_5_percent"] = {cost: out[cost] <= MAX_FIX_COST for cost in ("cost_all_amp", "cost_all_bf16_sdpa")}
+
+
 def dynamo_unique_graphs() -> int | None:
     """How many graphs dynamo built (1 when the blocks share one; more means recompiles), from its debug counters."""
     try:
@@ -364,6 +390,7 @@ SECTIONS: dict[str, Callable[[Setup, dict, dict], None]] = {
     "fp32_fixes": section_fp32_fixes,
     "xformers": section_xformers,
     "compile": section_compile,
+    "compiled_fixes": section_compiled_fixes,
 }
 
 
@@ -448,6 +475,8 @@ def headline(results: dict) -> dict:
         "cost_softmax_bf16_eager": fixes.get("cost_softmax_eager"),
         "rope_bf16_over_fp32": {position: values["bf16_over_fp32"] for position, values in rope.items()},
         "compile_speedup": results.get("compile", {}).get("speedup"),
+        "cost_all_fixes_amp_compiled": results.get("compiled_fixes", {}).get("cost_all_amp"),
+        "cost_all_fixes_bf16_sdpa_compiled": results.get("compiled_fixes", {}).get("cost_all_bf16_sdpa"),
     }
 
 

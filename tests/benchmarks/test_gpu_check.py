@@ -82,7 +82,8 @@ def test_every_section_runs_on_cpu_with_a_toy_model(tmp_path: Path, capsys: pyte
     assert line["compile"]["first_loss_rel_diff"] < 1e-2
     assert line["compile"]["dynamo_unique_graphs"] == 1  # the two toy blocks share one compiled graph
     headline = line["headline"]
-    for key in ("mfu_vs_measured_gemm_amp_sdpa", "cost_all_fixes_amp", "cost_all_fixes_bf16_sdpa", "compile_speedup"):
+    for key in ("mfu_vs_measured_gemm_amp_sdpa", "cost_all_fixes_amp", "cost_all_fixes_bf16_sdpa", "compile_speedup",
+                "cost_all_fixes_amp_compiled", "cost_all_fixes_bf16_sdpa_compiled"):
         assert headline[key] is not None, key
     assert headline["mfu_vs_datasheet_amp_sdpa"] is None  # a CPU has no datasheet peak
     assert json.loads(out.read_text()) == line
