@@ -15,13 +15,16 @@ which is disjoint from the items. A test loss is the token NLL on the items.
 from __future__ import annotations
 
 import hashlib
-import json
 import sysconfig
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ziya2lab.common.atomic import atomic_file
+from ziya2lab.common.jsonl import read_jsonl, write_jsonl
 from ziya2lab.data.sources import iter_source
+
+# ``read_jsonl`` stays importable from here for callers that still do (study.study, experiments/rate_corpus.py,
+# experiments/validate_raters.py); it is ``ziya2lab.common.jsonl.read_jsonl``, not a copy.
+__all__ = ["BUILDERS", "TEST_SET_NAMES", "build_test_sets", "load_test_sets", "pool_path", "read_jsonl"]
 
 TEST_SET_NAMES = ("en_prose", "zh_news", "qa", "code")
 POOL_SUFFIX = "_pool"
@@ -67,12 +70,6 @@ BUILDERS: dict[str, Callable[[], Iterator[dict]]] = {
 }
 
 
-def _write_jsonl(path: Path, documents: list[dict]) -> None:
-    with atomic_file(path) as handle:
-        for document in documents:
-            handle.write(json.dumps(document, ensure_ascii=False) + "\n")
-
-
 def build_test_sets(
     out_dir: str | Path, names: tuple[str, ...] | list[str] = TEST_SET_NAMES, test_fraction: float = 0.4,
     max_items: int = 200,
@@ -89,19 +86,14 @@ def build_test_sets(
             (items if _is_test_item(document["id"], test_fraction) and len(items) < max_items else pool).append(document)
         if not items or not pool:
             raise ValueError(f"test set {name!r}: {len(items)} items and {len(pool)} pool documents; need both")
-        _write_jsonl(out_dir / f"{name}.jsonl", items)
-        _write_jsonl(out_dir / f"{name}{POOL_SUFFIX}.jsonl", pool)
+        write_jsonl(out_dir / f"{name}.jsonl", items)
+        write_jsonl(out_dir / f"{name}{POOL_SUFFIX}.jsonl", pool)
         paths[name] = out_dir / f"{name}.jsonl"
     return paths
 
 
 def pool_path(test_set_file: Path) -> Path:
     return test_set_file.with_name(f"{test_set_file.stem}{POOL_SUFFIX}.jsonl")
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def load_test_sets(names: list[str] | tuple[str, ...], directory: str | Path) -> dict[str, Path]:

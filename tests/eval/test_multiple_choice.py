@@ -1,0 +1,90 @@
+"""Multiple-choice items from held-out text: the true answer really follows the stem, distractors come from other
+documents, and the items are reproducible."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from ziya2lab.common.cjk import CJK_IDEOGRAPH
+from ziya2lab.data.sources import iter_source
+from ziya2lab.eval.multiple_choice import N_CHOICES, cloze_items, docstring_items, next_sentence_items
+
+
+@pytest.fixture(scope="module")
+def brown() -> list[dict]:
+    return list(iter_source("brown", split="heldout", limit=4))
+
+
+@pytest.fixture(scope="module")
+def peoples_daily() -> list[dict]:
+    return list(iter_source("peoples_daily", split="heldout", limit=8))
+
+
+def _modules(count: int) -> list[dict]:
+    """Python modules, each with functions whose docstrings name the module, so every summary is unique."""
+    return [{"id": f"code:m{m}.py", "source": "python_stdlib",
+             "text": "\n".join(f'def step_{m}_{f}(value):\n    """Return the {f}th step of module {m} for value."""\n'
+                               f"    return value\n" for f in range(3))} for m in range(count)]
+
+
+def _check_schema(items: list[dict]) -> None:
+    for item in items:
+        assert set(item) == {"id", "question", "choices", "answer", "subject"}
+        assert len(item["choices"]) == N_CHOICES == len(set(item["choices"]))
+        assert 0 <= item["answer"] < N_CHOICES
+    assert len(Counter(item["answer"] for item in items)) > 1  # the answer's position is not a giveaway
+
+
+def test_next_sentence_answer_follows_the_stem_and_distractors_do_not(brown: list[dict]) -> None:
+    items = next_sentence_items(brown, random.Random(0), 40)
+    assert len(items) == 40
+    _check_schema(items)
+    texts = {document["id"]: document["text"] for document in brown}
+    for item in items:
+        text = texts[item["id"].split("#")[0]]
+        after = text[text.index(item["question"]) + len(item["question"]):].lstrip()
+        assert after.startswith(item["choices"][item["answer"]])
+        for position, choice in enumerate(item["choices"]):
+            if position != item["answer"]:
+                assert choice not in text and any(choice in other for other in texts.values())
+
+
+def test_cloze_blanks_a_word_that_the_article_really_has(peoples_daily: list[dict]) -> None:
+    items = cloze_items(peoples_daily, random.Random(0), 30)
+    assert len(items) == 30
+    _check_schema(items)
+    texts = {document["id"]: document["text"] for document in peoples_daily}
+    for item in items:
+        assert item["question"] + item["choices"][item["answer"]] in texts[item["id"].split("#")[0]]
+        tails = {choice[2:] for choice in item["choices"]}
+        assert len(tails) == 1 and tails != {""}  # every choice continues with the same rest of the sentence
+        assert all(CJK_IDEOGRAPH.fullmatch(char) for choice in item["choices"] for char in choice[:2])
+
+
+def test_docstring_items_continue_a_header_with_its_own_summary() -> None:
+    modules = _modules(6)
+    items = docstring_items(modules, random.Random(0), 12)
+    assert len(items) == 12
+    _check_schema(items)
+    for item in items:
+        module = item["id"].split("#")[0]
+        assert item["question"].startswith("def step_") and item["question"].endswith('    """')
+        function = item["question"].split("(")[0].removeprefix("def step_")
+        assert item["choices"][item["answer"]] == f"Return the {function.split('_')[1]}th step of module " \
+                                                  f"{function.split('_')[0]} for value."
+        assert module == f"code:m{function.split('_')[0]}.py"
+        assert all(f"module {function.split('_')[0]} " not in choice
+                   for position, choice in enumerate(item["choices"]) if position != item["answer"])
+
+
+def test_items_depend_only_on_the_seed(brown: list[dict]) -> None:
+    first = next_sentence_items(brown, random.Random(3), 20)
+    assert next_sentence_items(brown, random.Random(3), 20) == first
+    assert next_sentence_items(brown, random.Random(4), 20) != first
+
+
+def test_too_few_documents_for_distractors_gives_no_items() -> None:
+    assert docstring_items(_modules(1), random.Random(0), 5) == []  # nothing from other documents to offer
