@@ -151,3 +151,12 @@ def test_flops_per_token_is_six_n_plus_attention() -> None:
 def test_bad_head_counts_name_the_key() -> None:
     with pytest.raises(ValueError, match="num_key_value_heads"):
         tiny_config(num_key_value_heads=3)
+
+
+def test_casting_the_model_to_bf16_keeps_the_rope_frequencies_in_fp32(model: Llama) -> None:
+    """``model.to(bfloat16)`` would round the inverse frequencies; the FP32 RoPE policy needs them exact."""
+    exact = model.rotary.inv_freq.clone()
+    model.to(torch.bfloat16)
+    assert model.rotary.inv_freq.dtype == torch.float32
+    assert torch.equal(model.rotary.inv_freq, exact)
+    assert model.lm_head.weight.dtype == torch.bfloat16, "the weights themselves are cast"

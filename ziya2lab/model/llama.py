@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -109,9 +109,20 @@ class RotaryEmbedding(nn.Module):
 
     def __init__(self, config: LlamaConfig) -> None:
         super().__init__()
-        exponents = torch.arange(0, config.head_dim, 2, dtype=torch.float32) / config.head_dim
-        self.register_buffer("inv_freq", 1.0 / (config.rope_theta**exponents), persistent=False)
+        self.head_dim, self.theta = config.head_dim, config.rope_theta
+        self.register_buffer("inv_freq", self._fp32_inv_freq(torch.device("cpu")), persistent=False)
         self.fp32 = config.fp32_rope
+
+    def _fp32_inv_freq(self, device: torch.device) -> torch.Tensor:
+        exponents = torch.arange(0, self.head_dim, 2, dtype=torch.float32, device=device) / self.head_dim  # (D/2,)
+        return 1.0 / (self.theta**exponents)
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> RotaryEmbedding:
+        """``model.to(torch.bfloat16)`` casts every buffer; the frequencies are recomputed in FP32 on the new device,
+        so the FP32 RoPE policy never starts from rounded frequencies."""
+        super()._apply(fn, recurse)
+        self.inv_freq = self._fp32_inv_freq(self.inv_freq.device)
+        return self
 
     def forward(self, seq_len: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         compute_dtype = torch.float32 if self.fp32 else dtype
