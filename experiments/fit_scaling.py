@@ -4,6 +4,9 @@
         drop_highest_losses=5 bootstrap=4000 output=outputs/fit_scaling/chinchilla
     python experiments/fit_scaling.py input=outputs/attribute_scaling/default/results.parquet law=joint
     python experiments/fit_scaling.py input=multirun/train/2026-11-23/10-00-00 law=ziya2   # a sweep's run tree
+
+A fit that fails its checks, or a degenerate bootstrap, is printed as FIT NOT TO BE TRUSTED with its reasons (and
+stored in fit.json under ``ok`` and ``failures``); the exit status stays 0 so its outputs can be inspected.
 """
 
 from __future__ import annotations
@@ -12,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
 import ziya2lab.scaling.config  # noqa: F401  (registers fit_scaling_schema)
 from ziya2lab.common.atomic import atomic_write_json
-from ziya2lab.scaling import FitResult, fit
-from ziya2lab.scaling.laws import ATTRIBUTES
+from ziya2lab.common.attributes import COLUMNS
+from ziya2lab.scaling import FitResult, Interval, fit
+from ziya2lab.scaling.multipliers import attribute_reference, multiplier_intervals
 from ziya2lab.scaling.plots import plot_attribute_effects
 from ziya2lab.scaling.tables import read_table
-from ziya2lab.study.analysis import effective_data_multipliers
 from ziya2lab.study.results import write_results
 
 
@@ -36,28 +38,23 @@ def load(source: Path, drop_highest_losses: int) -> pd.DataFrame:
     return read_table(source, drop_highest_losses)
 
 
-def multipliers(result: FitResult, level: float) -> dict[str, dict[str, float]]:
-    """Per attribute: effective data per token after moving it across its range in the data, over the mean's."""
-    table = result.table
-    base = {attribute: float(table[attribute].mean()) for attribute in ATTRIBUTES}
-    spans = {attribute: float(table[attribute].max() - table[attribute].min()) for attribute in ATTRIBUTES}
-    estimate = effective_data_multipliers(result.params, base, spans)
-    record = {attribute: {"estimate": estimate[attribute], "span": spans[attribute]} for attribute in ATTRIBUTES}
-    if result.bootstrap_samples is not None:
-        sampled = pd.DataFrame([effective_data_multipliers(row, base, spans)
-                                for row in result.bootstrap_samples.to_dict(orient="records")])
-        tail = (1 - level) / 2 * 100
-        for attribute in ATTRIBUTES:
-            low, high = np.nanpercentile(sampled[attribute], [tail, 100 - tail])
-            record[attribute] |= {"low": float(low), "high": float(high)}
-    return record
+def multipliers(result: FitResult, level: float) -> dict[str, Any]:
+    """The library's effective-data multipliers (scaling/multipliers.py), or why this table has none."""
+    try:
+        reference = attribute_reference(result.table)
+    except ValueError as error:
+        return {"none": str(error)}
+    values = multiplier_intervals(result, reference, level)
+    return {column: {"estimate": values[column][0], "low": values[column][1], "high": values[column][2],
+                     "span": reference.spans[column], "base": reference.base[column]} for column in COLUMNS}
 
 
-def summary(result: FitResult, intervals: dict[str, tuple[float, float]], cfg: DictConfig) -> dict[str, Any]:
-    record = result.to_dict() | {"input": cfg.input, "level": cfg.level,
-                                 "intervals": {name: list(bounds) for name, bounds in intervals.items()}}
-    if intervals:
-        conf_low, conf_high, pred_low, pred_high = result.intervals(result.table, cfg.level)
+def summary(result: FitResult, intervals: dict[str, dict[str, Interval]], cfg: DictConfig) -> dict[str, Any]:
+    record = result.to_dict() | {"input": cfg.input, "level": cfg.level, "grid": cfg.grid,
+                                 "intervals": {method: {name: interval.to_dict() for name, interval in found.items()}
+                                               for method, found in intervals.items()}}
+    if "bootstrap" in intervals and result.bootstrap_usable:
+        conf_low, conf_high, pred_low, pred_high = result.loss_bands(result.table, cfg.level)
         record["prediction_intervals"] = {
             "note": "confidence: bootstrap spread of the fitted curve; prediction: plus the residual quantiles, "
                     "where a new run's loss would fall",
@@ -67,34 +64,47 @@ def summary(result: FitResult, intervals: dict[str, tuple[float, float]], cfg: D
     if hasattr(result.law, "compute_optimal"):
         volume = "D" if "D" in result.law.columns else "V"
         compute = cfg.compute or 6 * float(result.table["N"].max() * result.table[volume].max())
-        record["compute_optimal"] = {"compute": compute, **result.law.compute_optimal(result.params, compute)}
-    if all(attribute in result.law.columns for attribute in ATTRIBUTES):
+        record["compute_optimal"] = result.compute_optimal(compute)
+    if all(column in result.law.columns for column in COLUMNS):
         record["effective_data_multipliers"] = multipliers(result, cfg.level)
     return record
+
+
+def parameter_rows(result: FitResult, intervals: dict[str, dict[str, Interval]], level: float) -> pd.DataFrame:
+    rows = pd.DataFrame({"estimate": result.params})
+    for method, found in intervals.items():
+        rows[f"{method} {level:.0%}"] = [str(found[name]) for name in rows.index]
+    return rows
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="fit_scaling")
 def main(cfg: DictConfig) -> None:
     table = load(Path(cfg.input), cfg.drop_highest_losses)
-    result = fit(table, law=cfg.law, refine=cfg.refine)
-    intervals = (result.bootstrap(cfg.bootstrap, seed=cfg.seed, refine=cfg.bootstrap_refine, level=cfg.level)
-                 if cfg.bootstrap else {})
+    result = fit(table, law=cfg.law, grid=cfg.grid, refine=cfg.refine)
+    intervals: dict[str, dict[str, Interval]] = {}
+    if cfg.bootstrap:
+        intervals["bootstrap"] = result.bootstrap(cfg.bootstrap, seed=cfg.seed, refine=cfg.bootstrap_refine,
+                                                  level=cfg.level)
+    if cfg.profile:
+        intervals["profile"] = result.profile(level=cfg.level)
     output = Path(cfg.output)
     output.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(output / "fit.json", summary(result, intervals, cfg))
+    record = summary(result, intervals, cfg)
+    atomic_write_json(output / "fit.json", record)
     result.plot(output / "fit.png")
-    if all(attribute in result.law.columns for attribute in ATTRIBUTES):
+    plots = "fit.png"
+    if "none" not in record.get("effective_data_multipliers", {"none": "not an attribute law"}):
         plot_attribute_effects(result, output / "attribute_effects.png")
-    rows = pd.DataFrame({"estimate": result.params})
-    if intervals:
-        rows[f"{cfg.level:.0%} low"] = [intervals[name][0] for name in rows.index]
-        rows[f"{cfg.level:.0%} high"] = [intervals[name][1] for name in rows.index]
+        plots += " and attribute_effects.png (Fig. 7 view)"
+    verdict = "ok" if result.ok else "NOT TO BE TRUSTED"
     print(f"{cfg.law} on {len(result.table)} rows of {cfg.input}: objective {result.objective:.6e}, "
-          f"converged {result.converged}, {cfg.bootstrap} bootstrap refits")
-    print(rows.to_string(float_format=lambda value: f"{value:.6g}"))
+          f"fit {verdict}, {cfg.bootstrap} bootstrap refits")
+    print(parameter_rows(result, intervals, cfg.level).to_string(float_format=lambda value: f"{value:.6g}"))
     for warning in result.warnings:
         print(f"warning: {warning}")
-    print(f"wrote {output / 'fit.json'} and plots")
+    for failure in result.failures:
+        print(f"FIT NOT TO BE TRUSTED: {failure}")
+    print(f"wrote {output / 'fit.json'}, {plots}")
 
 
 if __name__ == "__main__":

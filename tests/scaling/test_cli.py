@@ -1,4 +1,5 @@
-"""The fitting app and the diagnostics around a fit: per-group power laws, identifiability warnings, errors."""
+"""The fitting app and the diagnostics around a fit: the README's command, bad input, per-group power laws,
+identifiability warnings, errors."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 
 from ziya2lab.scaling import fit, fit_groups
 from ziya2lab.scaling.laws import get_law
+from ziya2lab.scaling.recovery import ISSUE_CASE, synthetic_table
+from ziya2lab.scaling.tables import read_table
 
 ROOT = Path(__file__).parents[2]
 CHINCHILLA = ROOT / "tests" / "fixtures" / "chinchilla_svg_extracted.csv"
@@ -24,28 +27,70 @@ def _run(*overrides: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_cli_fits_chinchilla_and_writes_fit_json(tmp_path: Path) -> None:
-    done = _run(f"input={CHINCHILLA}", "law=chinchilla", "drop_highest_losses=5", "bootstrap=30",
+def test_the_readme_command_gives_epochs_values(tmp_path: Path) -> None:
+    """README.md's line, with only the bootstrap shortened and the output moved."""
+    done = _run(f"input={CHINCHILLA.relative_to(ROOT)}", "law=chinchilla", "drop_highest_losses=5", "bootstrap=30",
                 f"output={tmp_path}")
     assert done.returncode == 0, done.stderr
     record = json.loads((tmp_path / "fit.json").read_text())
-    assert record["points"] == 240
-    assert abs(record["params"]["alpha"] - 0.3473) < 0.002  # unrounded, as fitted
-    low, high = record["intervals"]["alpha"]
-    assert low < record["params"]["alpha"] < high
+    assert record["points"] == 240 and record["ok"] and record["failures"] == []
+    assert abs(record["params"]["alpha"] - 0.3473) < 0.002 and abs(record["params"]["beta"] - 0.3672) < 0.003
+    assert abs(record["params"]["E"] - 1.8172) < 0.002  # unrounded, as fitted
+    for method in ("bootstrap", "profile"):
+        interval = record["intervals"][method]["alpha"]
+        assert not interval["degenerate"] and interval["low"] < record["params"]["alpha"] < interval["high"]
     rows = pd.DataFrame(record["prediction_intervals"]["rows"])
     assert (rows["prediction_low"] <= rows["confidence_low"] + 1e-12).all()
     assert (rows["prediction_high"] >= rows["confidence_high"] - 1e-12).all()
     assert record["start_summary"]["converged"] >= 1 and record["start_summary"]["at_best"] >= 1
     assert abs(record["compute_optimal"]["a"] + record["compute_optimal"]["b"] - 1) < 1e-12
+    assert record["compute_optimal"]["fit_ok"] is True
     assert (tmp_path / "fit.png").stat().st_size > 0
-    assert "alpha" in done.stdout and "95% low" in done.stdout
+    assert "alpha" in done.stdout and "profile 95%" in done.stdout and "fit ok" in done.stdout
+
+
+def test_readme_shows_the_epoch_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if "experiments/fit_scaling.py" in line)
+    assert "law=chinchilla" in line and "drop_highest_losses=5" in line
+
+
+@pytest.mark.slow
+def test_a_failed_fit_is_printed_as_not_to_be_trusted(tmp_path: Path) -> None:
+    table = tmp_path / "issue14.csv"
+    synthetic_table(ISSUE_CASE, seed=0).to_csv(table, index=False)
+    done = _run(f"input={table}", "law=ziya2", "grid=paper", "bootstrap=10", "profile=false", f"output={tmp_path}")
+    assert done.returncode == 0, done.stderr
+    assert "fit NOT TO BE TRUSTED" in done.stdout and "FIT NOT TO BE TRUSTED: held-out log-RMSE" in done.stdout
+    record = json.loads((tmp_path / "fit.json").read_text())
+    assert not record["ok"] and record["intervals"]["bootstrap"]["alpha"]["degenerate"]
+    assert "prediction_intervals" not in record and record["effective_data_multipliers"]["none"]
 
 
 @pytest.mark.slow
 def test_cli_rejects_an_unknown_key(tmp_path: Path) -> None:
     done = _run(f"input={CHINCHILLA}", "bootstraps=3", f"output={tmp_path}")
     assert done.returncode != 0 and "bootstraps" in done.stderr
+
+
+def test_a_missing_table_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_runs.csv"
+    with pytest.raises(FileNotFoundError, match=f"{missing}: no such table of runs"):
+        read_table(missing)
+
+
+@pytest.mark.parametrize("content", ["", "N,D,loss\n"])
+def test_an_empty_table_is_named(tmp_path: Path, content: str) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text(content)
+    with pytest.raises(ValueError, match=f"{empty}: the table"):
+        read_table(empty)
+
+
+@pytest.mark.slow
+def test_the_app_names_a_missing_input(tmp_path: Path) -> None:
+    done = _run(f"input={tmp_path / 'nowhere.csv'}", f"output={tmp_path / 'out'}")
+    assert done.returncode != 0 and f"{tmp_path / 'nowhere.csv'}: no such table of runs" in done.stderr
 
 
 def _power_table() -> pd.DataFrame:

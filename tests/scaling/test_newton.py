@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ziya2lab.common.attributes import RUN_COLUMN
 from ziya2lab.scaling.fitting import _minimise, _tensors, lower_bounds, resample_weights
 from ziya2lab.scaling.laws import LAWS, get_law
 from ziya2lab.scaling.newton import analytic_problem, autograd_problem, newton_solve
@@ -48,13 +49,13 @@ def test_batched_solver_matches_lbfgsb_on_weighted_problems() -> None:
     solution = newton_solve(problem, np.tile(start, (5, 1)), weights, lower_bounds(law))
     assert solution.converged.all()
     for row in range(5):
-        scipy = _minimise(law, start, data, log_loss, 1e-3, weights[row])
+        scipy = _minimise(autograd_problem(law, data, log_loss, 1e-3), law, start, weights[row])
         assert solution.objective[row] <= scipy.objective * (1 + 1e-9)
         np.testing.assert_allclose(solution.theta[row], scipy.theta, rtol=1e-5)
 
 
 def test_resampling_draws_whole_runs() -> None:
-    table = pd.DataFrame({"run": [0, 0, 0, 1, 1, 2], "V": 1.0, "loss": 1.0})
+    table = pd.DataFrame({RUN_COLUMN: [0, 0, 0, 1, 1, 2], "V": 1.0, "loss": 1.0})
     weights = resample_weights(table, 50, seed=0)
     assert np.allclose(weights[:, :3], weights[:, :1])  # a run's rows are drawn together
     assert (weights.reshape(50, -1)[:, [0, 3, 5]].sum(axis=1) == 3).all()  # three runs drawn per resample

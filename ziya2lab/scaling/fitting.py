@@ -2,19 +2,24 @@
 
 As Epoch found, the Huber loss must be *summed* over points: the mean divides the gradient by n and L-BFGS stops
 before it converges. The procedure:
-1. every grid start is scored in one vectorised pass (the objective at the start, no optimisation);
+1. every start of the grid (by default derived from the data, starts.py) is scored in one vectorised pass (the
+   objective at the start, no optimisation);
 2. the ``refine`` best-scored starts (all of them with ``refine=None``) are optimised *together* by the batched
    damped Newton solver (newton.py), which reports each start's convergence, objective and gradient norm;
 3. the best few distinct optima are polished by scipy's L-BFGS-B, the reference optimiser, and the best is kept.
-On the Chinchilla data, screening to the 64 best starts finds the same optimum as optimising all 4,500
-(tests/test_scaling.py and benchmarks/bench_fit.py check it). The bootstrap refits every resample at once the
-same way, each resample being the full table with integer weights (how often each run was drawn).
+On the Chinchilla data, screening to the 64 best of Hoffmann's 4,500 starts finds the same optimum as optimising
+all of them (tests/scaling/test_fitting.py and benchmarks/bench_fit.py check it). Every fit is then checked
+(checks.py): a failed one carries its reasons in ``FitResult.failures`` and ``ok`` is False. The bootstrap refits
+every resample at once the same way, each resample being the full table with integer weights (how often each run
+was drawn); its intervals, and the profile-likelihood ones, are ``Interval`` objects that say when they are
+degenerate (intervals.py).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +29,11 @@ import pandas as pd
 import torch
 from scipy.optimize import minimize
 
-from ziya2lab.scaling.laws import ATTRIBUTES, Law, get_law
+from ziya2lab.common.attributes import COLUMNS, RUN_COLUMN
+from ziya2lab.scaling import intervals as interval_methods
+from ziya2lab.scaling.checks import MOVED, check_fit, distance_from_starts
+from ziya2lab.scaling.intervals import BoundTest, Interval
+from ziya2lab.scaling.laws import Law, get_law
 from ziya2lab.scaling.newton import (
     PROCESSES,
     BatchedSolution,
@@ -32,11 +41,14 @@ from ziya2lab.scaling.newton import (
     huber,
     make_problem,
     newton_solve,
+    single_threaded,
 )
 
 log = logging.getLogger(__name__)
 HUBER_DELTA = 1e-3
-RUN_COLUMNS = ("run", "run_id")  # the bootstrap's resampling unit, if the table names one
+# The resampling unit's name before the shared vocabulary (common/attributes.py): tables users wrote by hand, and
+# the docs until issue 12, said "run"; such a table is still accepted, its column renamed with a warning.
+OLD_RUN_COLUMN = "run"
 SCORE_CHUNK = 4096
 FEW_CORPORA = 3  # an attribute tied one value per corpus, over this few corpora, is confounded with the corpus
 
@@ -44,6 +56,9 @@ FEW_CORPORA = 3  # an attribute tied one value per corpus, over this few corpora
 def prepare(table: pd.DataFrame, law: Law) -> pd.DataFrame:
     """The law's columns plus ``loss``, checked: a clear error naming the rows that cannot be fitted."""
     table = table.copy()
+    if OLD_RUN_COLUMN in table and RUN_COLUMN not in table:
+        log.warning("column %r is the old name of the run column %r: renamed", OLD_RUN_COLUMN, RUN_COLUMN)
+        table = table.rename(columns={OLD_RUN_COLUMN: RUN_COLUMN})
     if "D" in law.columns and "D" not in table and "V" in table:
         table["D"] = table["V"]
     if "V" in law.columns and "V" not in table and "D" in table:
@@ -104,16 +119,18 @@ def lower_bounds(law: Law) -> np.ndarray:
     return np.array([-np.inf if lower is None else lower for lower, _ in law.bounds()])
 
 
-def _minimise(law: Law, start: np.ndarray, data: dict[str, torch.Tensor], log_loss: torch.Tensor,
-              delta: float, weights: np.ndarray | None = None) -> StartResult:
-    """scipy's L-BFGS-B from one start: the reference optimiser, used to polish the batched solver's best."""
-    weight = None if weights is None else torch.from_numpy(np.asarray(weights, dtype=np.float64))
+def _minimise(problem: Problem, law: Law, start: np.ndarray, weights: np.ndarray | None = None) -> StartResult:
+    """scipy's L-BFGS-B from one start: the reference optimiser, used to polish the batched solver's best.
+
+    Values and gradients come from the same problem as the batched solver's (closed-form where the law has them;
+    tests/scaling/test_newton.py checks them against autograd).
+    """
+    weight = np.ones((1, problem.points)) if weights is None else np.asarray(weights, dtype=np.float64)[None]
 
     def value_and_gradient(vector: np.ndarray) -> tuple[float, np.ndarray]:
-        theta = torch.tensor(vector, requires_grad=True)
-        value = _objective(law, theta, data, log_loss, delta, weight)
-        (gradient,) = torch.autograd.grad(value, theta)
-        return float(value.detach()), gradient.numpy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, gradient, value = problem.derivatives(vector[None], weight)
+        return float(value[0]), gradient[0]
 
     result = minimize(value_and_gradient, start, jac=True, method="L-BFGS-B", bounds=law.bounds(),
                       options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
@@ -142,6 +159,12 @@ def _distinct_best(solution: BatchedSolution, count: int) -> list[np.ndarray]:
     return chosen
 
 
+def _origin(best: StartResult, results: list[StartResult]) -> np.ndarray:
+    """The grid start ``best`` descends from (a polished optimum starts where a batched run ended)."""
+    parent = next((result for result in results if result.theta == best.start), best)
+    return np.array(parent.start)
+
+
 def _best(results: list[StartResult]) -> StartResult:
     finite = [result for result in results if np.isfinite(result.objective)]
     converged = [result for result in finite if result.converged] or finite
@@ -152,6 +175,13 @@ def _best(results: list[StartResult]) -> StartResult:
 
 @dataclass
 class FitResult:
+    """A fitted law, the checks it passed or failed, and (after ``bootstrap``) its intervals.
+
+    ``ok`` is False, and ``failures`` says why, when the fit failed a check (checks.py: ``fit_failures``) or a
+    bootstrap interval is degenerate. Everything computed from the fit (``compute_optimal``, the effective-data
+    multipliers, the Fig. 7 view, the CLI's and the study's reports) carries that verdict beside its numbers.
+    """
+
     law: Law
     table: pd.DataFrame
     theta: np.ndarray
@@ -161,13 +191,57 @@ class FitResult:
     delta: float
     ranked_starts: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # grid starts, best score first
     warnings: list[str] = field(default_factory=list)
+    fit_failures: list[str] = field(default_factory=list)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
     bootstrap_samples: pd.DataFrame | None = None
     bootstrap_converged: np.ndarray | None = None
-    problem: Problem | None = field(default=None, repr=False)
+    bootstrap_intervals: dict[str, Interval] = field(default_factory=dict)
+    bootstrap_degenerate: str = ""  # why the whole bootstrap carries no uncertainty ("" if it may)
+    cached_problem: Problem | None = field(default=None, repr=False)
 
     @property
     def params(self) -> dict[str, float]:
         return self.law.report(self.theta)
+
+    @property
+    def ok_fit(self) -> bool:
+        """The point fit passed every check (its intervals aside)."""
+        return not self.fit_failures
+
+    @property
+    def bootstrap_usable(self) -> bool:
+        """A bootstrap ran on a fit that passed its checks and its refits carry spread (single intervals may still
+        be degenerate, e.g. a coefficient at its bound in every resample)."""
+        return self.bootstrap_samples is not None and self.ok_fit and not self.bootstrap_degenerate
+
+    @property
+    def failures(self) -> list[str]:
+        """Why this fit, or its bootstrap, must not be trusted; empty when it may."""
+        degenerate: dict[str, list[str]] = {}
+        for name, interval in self.bootstrap_intervals.items():
+            if interval.degenerate:
+                degenerate.setdefault(interval.reason, []).append(name)
+        return self.fit_failures + [f"bootstrap interval of {', '.join(names)} is degenerate, not a CI: {reason}"
+                                    for reason, names in degenerate.items()]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def warn_if_failed(self, use: str) -> None:
+        for failure in self.failures:
+            log.warning("%s from a failed %s fit: %s", use, self.law.name, failure)
+
+    def tensors(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        return _tensors(self.table, self.law)
+
+    def lower_bounds(self) -> np.ndarray:
+        return lower_bounds(self.law)
+
+    def problem(self) -> Problem:
+        if self.cached_problem is None:
+            self.cached_problem = make_problem(self.law, *self.tensors(), self.delta)
+        return self.cached_problem
 
     def predict(self, table: pd.DataFrame) -> np.ndarray:
         return self.predict_with(self.theta, table)
@@ -178,10 +252,14 @@ class FitResult:
         with torch.no_grad():
             return self.law.log_predict(torch.tensor(theta), data).exp().numpy()
 
-    def plot(self, path: str | Path) -> Path:
+    def log_residuals(self) -> np.ndarray:
+        """log L − log L̂ at the fitted rows."""
+        return np.log(self.table["loss"].to_numpy()) - np.log(self.predict(self.table))
+
+    def plot(self, path: str | Path, title: str | None = None) -> Path:
         from ziya2lab.scaling.plots import plot_fit
 
-        return plot_fit(self, path)
+        return plot_fit(self, path, title)
 
     def spread(self, tolerance: float = 1e-6) -> pd.DataFrame:
         """Parameters of every refined start within ``tolerance`` (relative) of the best objective."""
@@ -189,65 +267,92 @@ class FitResult:
                  and s.objective <= self.objective * (1 + tolerance) + 1e-12]
         return pd.DataFrame([self.law.report(np.array(s.theta)) for s in close]).describe()
 
+    @single_threaded()
     def bootstrap(self, n: int = 200, seed: int = 0, unit: str | None = None, level: float = 0.95,
-                  refine: int = 2) -> dict[str, tuple[float, float]]:
+                  refine: int = 2) -> dict[str, Interval]:
         """Percentile intervals from ``n`` refits on resampled *runs* (the table's run column, else rows).
 
         A resample is the table with integer weights (how often each run was drawn), so all ``n`` refits are
         solved together by the batched Newton solver. Each starts from the full fit's optimum and from the
         ``refine`` grid starts that scored best on the full data, so a resample whose optimum moved away is still
         found; a refit the solver leaves unconverged is finished by L-BFGS-B. The samples are kept in
-        ``bootstrap_samples`` (and the refits' convergence in ``bootstrap_converged``).
+        ``bootstrap_samples``, the intervals in ``bootstrap_intervals``; a degenerate one (intervals.py) is
+        returned as such and listed in ``failures``. Few runs make these intervals too narrow: ``profile`` is the
+        calibrated alternative (docs/SCALING.md measures both).
         """
         weights = resample_weights(self.table, n, seed, unit)
         starts = np.vstack([self.theta, *self.ranked_starts[:refine]])
-        solution = newton_solve(self._problem(), np.tile(starts, (n, 1)), np.repeat(weights, len(starts), axis=0),
-                                lower_bounds(self.law), initial_damping=1e-6, processes=self._processes(n))
+        solution = newton_solve(self.problem(), np.tile(starts, (n, 1)), np.repeat(weights, len(starts), axis=0),
+                                self.lower_bounds(), initial_damping=1e-6, processes=self._processes(n))
         objective = np.where(np.isfinite(solution.objective), solution.objective, np.inf).reshape(n, len(starts))
-        best = np.arange(n) * len(starts) + objective.argmin(axis=1)
+        chosen = objective.argmin(axis=1)
+        best = np.arange(n) * len(starts) + chosen
         thetas, converged = solution.theta[best], solution.converged[best]
         if not converged.all():
-            data, log_loss = _tensors(self.table, self.law)
             for index in np.flatnonzero(~converged):
-                polished = _minimise(self.law, thetas[index], data, log_loss, self.delta, weights[index])
+                polished = _minimise(self.problem(), self.law, thetas[index], weights[index])
                 thetas[index], converged[index] = polished.theta, polished.converged
+        stuck = np.array([distance_from_starts(theta, starts[[start]]) < MOVED
+                          for theta, start in zip(thetas, chosen, strict=True)])
         self.bootstrap_converged = converged
         self.bootstrap_samples = pd.DataFrame([self.law.report(theta) for theta in thetas])
-        tail = (1 - level) / 2 * 100
-        return {name: (float(np.percentile(column, tail)), float(np.percentile(column, 100 - tail)))
-                for name, column in self.bootstrap_samples.items()}
+        self.bootstrap_degenerate = interval_methods.bootstrap_degeneracy(stuck, not self.ok_fit)
+        self.bootstrap_intervals = interval_methods.percentile_intervals(
+            {name: column.to_numpy() for name, column in self.bootstrap_samples.items()}, level,
+            self.law.reported_lower_bounds(), self.bootstrap_degenerate)
+        for failure in self.failures:
+            log.warning("fit %s: %s", self.law.name, failure)
+        return self.bootstrap_intervals
+
+    @single_threaded()
+    def profile(self, names: Sequence[str] | None = None, level: float = 0.95) -> dict[str, Interval]:
+        """Profile-likelihood intervals (intervals.py): calibrated where the run bootstrap under-covers."""
+        return interval_methods.profile_intervals(self, names, level)
+
+    @single_threaded()
+    def bound_test(self, name: str, level: float = 0.95) -> BoundTest:
+        """Is ``name`` at its lower bound (a zero coefficient: no effect) supported by the data? (intervals.py)"""
+        return interval_methods.bound_test(self, name, level)
+
+    def compute_optimal(self, compute: float, **options: Any) -> dict[str, Any]:
+        """The law's compute-optimal allocation at ``compute`` under this fit, with the fit's verdict beside it."""
+        if not hasattr(self.law, "compute_optimal"):
+            raise ValueError(f"law {self.law.name!r} has no compute-optimal allocation")
+        self.warn_if_failed("compute_optimal")
+        return {"compute": compute, **self.law.compute_optimal(self.params, compute, **options),
+                "fit_ok": self.ok, "failures": self.failures}
 
     def _processes(self, problems: int) -> int:
         """Fork workers only for closed-form problems (torch in forked children can hang) worth the start-up."""
-        return PROCESSES if problems >= 256 and self._problem().closed_form else 1
+        return PROCESSES if problems >= 256 and self.problem().closed_form else 1
 
-    def _problem(self) -> Problem:
-        if self.problem is None:
-            self.problem = make_problem(self.law, *_tensors(self.table, self.law), self.delta)
-        return self.problem
-
-    def intervals(self, table: pd.DataFrame, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                         np.ndarray]:
+    @single_threaded()
+    def loss_bands(self, table: pd.DataFrame, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                          np.ndarray]:
         """(confidence low, high, prediction low, high) of the loss at ``table``'s points.
 
         The confidence band is the spread of the bootstrap fits' predictions (uncertainty of the mean curve);
         the prediction band adds the fit's log-residual quantiles (where a new run's loss would fall), as OLMo's
-        ladder reports both.
+        ladder reports both. A degenerate bootstrap gives no band.
         """
         if self.bootstrap_samples is None:
             raise RuntimeError("call .bootstrap() first")
+        if not self.bootstrap_usable:
+            raise ValueError("no loss bands from a failed fit or a degenerate bootstrap: " + "; ".join(self.failures))
         data, _ = _tensors(prepare(table.assign(loss=1.0) if "loss" not in table else table, self.law), self.law)
-        predictions = []
         with torch.no_grad():
-            for _, row in self.bootstrap_samples.iterrows():
-                theta = torch.tensor(_to_theta(self.law, row.to_dict()))
-                predictions.append(self.law.log_predict(theta, data).numpy())
-        log_predictions = np.array(predictions)
+            log_predictions = np.array([self.law.log_predict(torch.tensor(theta), data).numpy()
+                                        for theta in self.bootstrap_thetas()])
         tail = (1 - level) / 2 * 100
         low, high = np.percentile(log_predictions, [tail, 100 - tail], axis=0)
-        residuals = np.log(self.table["loss"].to_numpy()) - np.log(self.predict(self.table))
-        r_low, r_high = np.percentile(residuals, [tail, 100 - tail])
+        r_low, r_high = np.percentile(self.log_residuals(), [tail, 100 - tail])
         return np.exp(low), np.exp(high), np.exp(low + r_low), np.exp(high + r_high)
+
+    def bootstrap_thetas(self) -> np.ndarray:
+        """The bootstrap refits in optimiser coordinates, (resamples, params)."""
+        if self.bootstrap_samples is None:
+            raise RuntimeError("call .bootstrap() first")
+        return np.array([self.law.to_theta(row) for row in self.bootstrap_samples.to_dict(orient="records")])
 
     def start_summary(self) -> dict[str, Any]:
         """How the optimised starts ended: convergence, objectives, gradient norms, how many reached the best."""
@@ -268,22 +373,22 @@ class FitResult:
         spread = self.spread()
         return {
             "law": self.law.name,
+            "ok": self.ok,
+            "failures": self.failures,
             "params": self.params,
             "objective": self.objective,
             "converged": self.converged,
             "points": len(self.table),
             "huber_delta": self.delta,
             "warnings": self.warnings,
+            "diagnostics": self.diagnostics,
             "start_summary": self.start_summary(),
             "starts": [start.__dict__ for start in self.starts],
             "best_fit_spread": spread.to_dict() if not spread.empty else {},
+            "bootstrap_intervals": {name: interval.to_dict() for name, interval in self.bootstrap_intervals.items()},
+            "bootstrap_degenerate": self.bootstrap_degenerate,
             "bootstrap": None if self.bootstrap_samples is None else self.bootstrap_samples.to_dict(orient="list"),
         }
-
-
-def _to_theta(law: Law, reported: dict[str, float]) -> np.ndarray:
-    return np.array([np.log(reported[name.removeprefix("log_")]) if name in law.log_params else reported[name]
-                     for name in law.params])
 
 
 def identifiability_warnings(law: Law, table: pd.DataFrame, theta: np.ndarray) -> list[str]:
@@ -292,10 +397,10 @@ def identifiability_warnings(law: Law, table: pd.DataFrame, theta: np.ndarray) -
         if column in law.columns and table[column].nunique() < 3:
             messages.append(f"only {table[column].nunique()} distinct {column} values: its exponent is poorly "
                             f"determined")
-    for column in ATTRIBUTES:
+    for column in COLUMNS:
         if column in law.columns and table[column].nunique() < 2:
             messages.append(f"{column} is constant across the data: its coefficient is not identifiable")
-    varying = [column for column in ATTRIBUTES if column in law.columns and table[column].nunique() > 1]
+    varying = [column for column in COLUMNS if column in law.columns and table[column].nunique() > 1]
     for first, second in itertools.combinations(varying, 2):
         if abs(np.corrcoef(table[first], table[second])[0, 1]) > 0.95:
             messages.append(f"{first} and {second} are confounded (|correlation| > 0.95): their coefficients "
@@ -317,9 +422,9 @@ def identifiability_warnings(law: Law, table: pd.DataFrame, theta: np.ndarray) -
 def resample_weights(table: pd.DataFrame, n: int, seed: int, unit: str | None = None) -> np.ndarray:
     """(n, rows): how often each row is drawn when ``n`` bootstrap resamples draw whole runs with replacement.
 
-    The unit is ``unit``, else the table's run column (``run`` / ``run_id``), else each row.
+    The unit is ``unit``, else the table's run column (``RUN_COLUMN``), else each row.
     """
-    unit = unit or next((column for column in RUN_COLUMNS if column in table), None)
+    unit = unit or (RUN_COLUMN if RUN_COLUMN in table else None)
     row_unit = table.groupby(unit, sort=True).ngroup().to_numpy() if unit else np.arange(len(table))
     units = int(row_unit.max()) + 1
     draws = np.random.default_rng(seed).integers(0, units, size=(n, units))
@@ -331,27 +436,35 @@ def resample_weights(table: pd.DataFrame, n: int, seed: int, unit: str | None = 
 POLISHED = 4  # distinct best optima of the batched solver handed to L-BFGS-B
 
 
-def fit(table: pd.DataFrame, law: str = "chinchilla", grid: dict | None = None, refine: int | None = 64,
-        delta: float = HUBER_DELTA) -> FitResult:
-    """Fit ``law`` to ``table`` (columns N, D or V, loss, and CH, RA, SIM where the law needs them).
+@single_threaded()
+def fit(table: pd.DataFrame, law: str = "chinchilla", grid: str | Mapping[str, Sequence[float]] | None = None,
+        refine: int | None = 64, delta: float = HUBER_DELTA) -> FitResult:
+    """Fit ``law`` to ``table`` (columns N, D or V, loss, and CH, RA, SIM where the law needs them), then check it.
 
-    ``refine`` best-scored grid starts are optimised (every start with ``None``); see the module docstring.
+    ``grid``: None or ``"data"`` (default): starts derived from the table (starts.py); a name (``"hoffmann"``,
+    ``"paper"``): a literal grid of the literature; a mapping: start values for every parameter. ``refine`` best-
+    scored starts are optimised (every start with ``None``); see the module docstring. A fit that fails a check
+    (checks.py) is returned with ``ok`` False and its ``failures``, and logged as a warning.
     """
     model = get_law(law)
     table = prepare(table, model).reset_index(drop=True)
     data, log_loss = _tensors(table, model)
     problem = make_problem(model, data, log_loss, delta)
-    starts = model.starts(grid)
+    starts = model.starts({name: column.numpy() for name, column in data.items()}, table["loss"].to_numpy(), grid)
     scores = score_starts(model, starts, data, log_loss, delta)
     ranked = starts[np.argsort(scores, kind="stable")]
     chosen = ranked if refine is None else ranked[:refine]
-    solution = newton_solve(problem, chosen, None, lower_bounds(model))
+    solution = newton_solve(problem, chosen, None, lower_bounds(model), race=True)
     results = _newton_results(chosen, solution)
-    polished = [_minimise(model, theta, data, log_loss, delta) for theta in _distinct_best(solution, POLISHED)]
+    polished = [_minimise(problem, model, theta) for theta in _distinct_best(solution, POLISHED)]
     best = _best(polished + results)
     theta = np.array(best.theta)
-    return FitResult(model, table, theta, best.objective, best.converged, results + polished, delta, ranked[:64],
-                     identifiability_warnings(model, table, theta), problem=problem)
+    result = FitResult(model, table, theta, best.objective, best.converged, results + polished, delta, ranked[:64],
+                       identifiability_warnings(model, table, theta), cached_problem=problem)
+    result.fit_failures, result.diagnostics = check_fit(result, _origin(best, results), best.converged)
+    for failure in result.fit_failures:
+        log.warning("fit %s FAILED: %s", law, failure)
+    return result
 
 
 def fit_groups(table: pd.DataFrame, by: str, law: str = "power", **options: Any) -> dict[Any, FitResult]:

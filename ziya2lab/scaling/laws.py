@@ -5,20 +5,26 @@ fit is well conditioned across orders of magnitude (Hoffmann et al. 2022; Epoch 
 torch (float64) so the fitter gets exact gradients from autograd, for every law, with no hand-derived algebra.
 Parameters stored in log space (``log_params``) are reported as their exponentials under their plain names.
 
+Every law derives its start grid from the data by default (``data_starts``, see starts.py); the literal grids of
+the literature stay available by name (``named_grids``: Hoffmann's for Chinchilla, the paper's for Ziya2).
+
 Ziya2's Eq. 5 prints ``log L̂ = LSE(1 − α·log D, log E)``; we read the "1 −" as a typo for "−" (Eq. 3 has
 L = D^−α + E, whose log is exactly LSE(−α·log D, log E)), and fit that.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-ATTRIBUTES = ("CH", "RA", "SIM")
+from ziya2lab.common.attributes import COLUMNS
+from ziya2lab.scaling import starts as grid
+from ziya2lab.scaling.starts import EXPONENTS, F_RATIOS, SHARES, SPLITS
+
+DATA_GRID = "data"  # the default: starts derived from the table being fitted
 
 
 @dataclass
@@ -37,7 +43,7 @@ class Law:
     columns: tuple[str, ...]  # table columns the law reads
     log_params: tuple[str, ...] = ()  # reported as exp(value) under the name without the "log_" prefix
     lower_bounds: dict[str, float] = field(default_factory=dict)
-    default_grid: dict[str, Sequence[float]] = field(default_factory=dict)
+    named_grids: dict[str, dict[str, Sequence[float]]] = field(default_factory=dict)  # literal grids, by name
 
     def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
         """(terms, points): the log of each additive term of L at each point."""
@@ -58,26 +64,47 @@ class Law:
         terms = np.einsum("knp,bp->bkn", design, theta)
         return TermDerivatives(terms, np.broadcast_to(design, (len(theta), *design.shape)), None)
 
-    def starts(self, grid: dict[str, Sequence[float]] | None = None) -> np.ndarray:
-        """(starts, params): the Cartesian product of the per-parameter start values."""
-        grid = {**self.default_grid, **(grid or {})}
-        missing = [name for name in self.params if name not in grid]
+    def data_starts(self, data: dict[str, np.ndarray], loss: np.ndarray) -> np.ndarray:
+        """(starts, params) placed by what they predict on this table (see starts.py)."""
+        raise NotImplementedError
+
+    def starts(self, data: dict[str, np.ndarray], loss: np.ndarray,
+               spec: str | Mapping[str, Sequence[float]] | None = None) -> np.ndarray:
+        """(starts, params): from the data (``None`` or ``"data"``), a literal grid by name, or the Cartesian
+        product of a mapping that gives start values for every parameter."""
+        if spec is None or spec == DATA_GRID:
+            return self.data_starts(data, loss)
+        if isinstance(spec, str):
+            if spec not in self.named_grids:
+                raise KeyError(f"law {self.name!r} has no grid {spec!r}; known: "
+                               f"{', '.join([DATA_GRID, *self.named_grids])}")
+            spec = self.named_grids[spec]
+        missing = [name for name in self.params if name not in spec]
         if missing:
             raise ValueError(f"law {self.name!r}: the start grid lacks {missing}")
-        return np.array(list(itertools.product(*(grid[name] for name in self.params))), dtype=np.float64)
+        return grid.product(*(spec[name] for name in self.params))
 
     def bounds(self) -> list[tuple[float | None, float | None]]:
         return [(self.lower_bounds.get(name), None) for name in self.params]
 
+    def reported_names(self) -> tuple[str, ...]:
+        """Plain parameter names (E, A, alpha, …) in the optimiser's order."""
+        return tuple(name.removeprefix("log_") if name in self.log_params else name for name in self.params)
+
     def report(self, theta: np.ndarray) -> dict[str, float]:
-        """Parameters by their plain names (E, A, alpha, …), exponentiating the log-space ones; never rounded."""
-        values = {}
-        for name, value in zip(self.params, theta, strict=True):
-            if name in self.log_params:
-                values[name.removeprefix("log_")] = float(np.exp(value))
-            else:
-                values[name] = float(value)
-        return values
+        """Parameters by their plain names, exponentiating the log-space ones; never rounded."""
+        return {reported: float(np.exp(value)) if name in self.log_params else float(value)
+                for name, reported, value in zip(self.params, self.reported_names(), theta, strict=True)}
+
+    def to_theta(self, reported: Mapping[str, float]) -> np.ndarray:
+        """The inverse of ``report``: optimiser coordinates from plain-named parameters."""
+        return np.array([np.log(reported[plain]) if name in self.log_params else reported[plain]
+                         for name, plain in zip(self.params, self.reported_names(), strict=True)])
+
+    def reported_lower_bounds(self) -> dict[str, float]:
+        """Lower bounds by plain name, for the parameters that have one (all are linear, not log-space)."""
+        return {plain: self.lower_bounds[name] for name, plain in zip(self.params, self.reported_names(), strict=True)
+                if name in self.lower_bounds}
 
 
 class Chinchilla(Law):
@@ -89,14 +116,21 @@ class Chinchilla(Law):
             params=("log_A", "log_B", "log_E", "alpha", "beta"),
             columns=("N", "D"),
             log_params=("log_A", "log_B", "log_E"),
-            default_grid={  # Hoffmann's initialisation grid, as Epoch used it (4,500 starts)
+            named_grids={"hoffmann": {  # Hoffmann's initialisation grid, as Epoch used it (4,500 starts)
                 "alpha": np.arange(0, 2.01, 0.5),
                 "beta": np.arange(0, 2.01, 0.5),
                 "log_E": np.arange(-1, 1.01, 0.5),
                 "log_A": np.arange(0, 26, 5),
                 "log_B": np.arange(0, 26, 5),
-            },
+            }},
         )
+
+    def data_starts(self, data: dict[str, np.ndarray], loss: np.ndarray) -> np.ndarray:
+        floor, alpha, beta, share = grid.product(grid.floors(loss), EXPONENTS, EXPONENTS, SHARES).T
+        excess = grid.log_excess(loss, floor)
+        return np.column_stack([grid.log_coefficient(excess + np.log(share), alpha, data["N"]),
+                                grid.log_coefficient(excess + np.log1p(-share), beta, data["D"]),
+                                np.log(floor), alpha, beta])
 
     def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
         log_a, log_b, log_e, alpha, beta = theta
@@ -120,7 +154,7 @@ class Chinchilla(Law):
 
 def effective_data(theta_attributes: torch.Tensor, log_f: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
     """D_eff = (A·CH + B·RA + C·SIM)·V + F (Ziya2 Eq. 4)."""
-    quality = sum(coefficient * data[name] for coefficient, name in zip(theta_attributes, ATTRIBUTES, strict=True))
+    quality = sum(coefficient * data[name] for coefficient, name in zip(theta_attributes, COLUMNS, strict=True))
     return quality * data["V"] + log_f.exp()
 
 
@@ -131,7 +165,7 @@ def effective_data_term(coefficients: np.ndarray, log_f: np.ndarray, exponent: n
     With P_j = ∂log D/∂x_j for x = (A, B, C, log F): ∂²t/∂x_i∂x_j = exponent·(P_i P_j − [i = j = log F]·F/D),
     ∂²t/∂exponent∂x_j = −P_j and ∂²t/∂exponent² = 0.
     """
-    per_token = np.stack([data[name] * data["V"] for name in ATTRIBUTES], axis=-1)  # (n, 3)
+    per_token = np.stack([data[name] * data["V"] for name in COLUMNS], axis=-1)  # (n, 3)
     scale = np.exp(log_f)[:, None]  # F (B, 1)
     d_eff = np.maximum(coefficients @ per_token.T + scale, 1e-300)  # (B, n)
     log_d = np.log(d_eff)
@@ -165,18 +199,24 @@ class Ziya2(Law):
         super().__init__(
             name="ziya2",
             params=("A", "B", "C", "log_F", "alpha", "log_E"),
-            columns=("V", *ATTRIBUTES),
+            columns=("V", *COLUMNS),
             log_params=("log_F", "log_E"),
             lower_bounds={"A": 0.0, "B": 0.0, "C": 0.0, "alpha": 0.0},
-            default_grid={  # the paper's grid (its F values are tokens at 13B scale)
+            named_grids={"paper": {  # the paper's grid (its F values are tokens at 13B scale)
                 "alpha": [0.0, 0.67, 1.33, 2.0],
                 "log_E": [0.0, 0.67, 1.33, 2.0],  # the paper's "E ∈ {0, .67, 1.33, 2}" read as e = log E
                 "A": np.linspace(0, 2, 8),
                 "B": np.linspace(0, 2, 8),
                 "C": np.linspace(0, 2, 8),
                 "log_F": np.log(np.array([1.0, 1.67, 2.33, 3.0]) * 1e12),
-            },
+            }},
         )
+
+    def data_starts(self, data: dict[str, np.ndarray], loss: np.ndarray) -> np.ndarray:
+        floor, alpha, ratio, split = grid.product(grid.floors(loss), EXPONENTS, F_RATIOS, range(len(SPLITS))).T
+        coefficients, log_f = grid.effective_data_starts(grid.log_excess(loss, floor), alpha, ratio,
+                                                         np.asarray(SPLITS)[split.astype(int)], data, COLUMNS)
+        return np.column_stack([coefficients, log_f, alpha, np.log(floor)])
 
     def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
         a, b, c, log_f, alpha, log_e = theta
@@ -209,20 +249,19 @@ class Joint(Law):
         super().__init__(
             name="joint",
             params=("log_K", "alpha", "A", "B", "C", "log_F", "beta", "log_E"),
-            columns=("N", "V", *ATTRIBUTES),
+            columns=("N", "V", *COLUMNS),
             log_params=("log_K", "log_F", "log_E"),
             lower_bounds={"A": 0.0, "B": 0.0, "C": 0.0, "alpha": 0.0, "beta": 0.0},
-            default_grid={
-                "log_K": [0.0, 5.0, 10.0],
-                "alpha": [0.0, 0.5, 1.0],
-                "A": [0.0, 1.0, 2.0],
-                "B": [0.0, 1.0, 2.0],
-                "C": [0.0, 1.0, 2.0],
-                "log_F": [0.0, 5.0, 10.0],
-                "beta": [0.0, 0.5, 1.0],
-                "log_E": [0.0, 0.67, 1.33],
-            },
         )
+
+    def data_starts(self, data: dict[str, np.ndarray], loss: np.ndarray) -> np.ndarray:
+        floor, alpha, beta, share, ratio, split = grid.product(
+            grid.floors(loss), EXPONENTS, EXPONENTS, SHARES, F_RATIOS, range(len(SPLITS))).T
+        excess = grid.log_excess(loss, floor)
+        coefficients, log_f = grid.effective_data_starts(excess + np.log1p(-share), beta, ratio,
+                                                         np.asarray(SPLITS)[split.astype(int)], data, COLUMNS)
+        log_k = grid.log_coefficient(excess + np.log(share), alpha, data["N"])
+        return np.column_stack([log_k, alpha, coefficients, log_f, beta, np.log(floor)])
 
     def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
         log_k, alpha, a, b, c, log_f, beta, log_e = theta
@@ -265,8 +304,12 @@ class PowerLaw(Law):
             columns=("V",),
             log_params=("log_B", "log_E"),
             lower_bounds={"beta": 0.0},
-            default_grid={"log_B": np.arange(0, 21, 2.5), "beta": np.arange(0, 1.51, 0.25), "log_E": [-1, 0, 0.5, 1, 1.5, 2]},
         )
+
+    def data_starts(self, data: dict[str, np.ndarray], loss: np.ndarray) -> np.ndarray:
+        floor, beta = grid.product(grid.floors(loss), EXPONENTS).T
+        return np.column_stack([grid.log_coefficient(grid.log_excess(loss, floor), beta, data["V"]), beta,
+                                np.log(floor)])
 
     def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
         log_b, beta, log_e = theta

@@ -10,14 +10,25 @@ EPOCH_COLUMNS = ("Model Size", "Training FLOP")  # Epoch's svg_extracted_data.cs
 
 
 def read_table(path: str | Path, drop_highest_losses: int = 0) -> pd.DataFrame:
-    """The table at ``path``; Epoch's columns become N and D = C/(6N); optionally drop the highest losses."""
+    """The table at ``path``; Epoch's columns become N and D = C/(6N); optionally drop the highest losses.
+
+    A missing file, an unknown suffix, a table without rows or without a ``loss`` column is an error naming the
+    path.
+    """
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such table of runs (a .csv or .parquet file, or a sweep directory)")
     if path.suffix == ".parquet":
         table = pd.read_parquet(path)
     elif path.suffix == ".csv":
-        table = pd.read_csv(path)
+        try:
+            table = pd.read_csv(path)
+        except pd.errors.EmptyDataError as error:
+            raise ValueError(f"{path}: the table is empty (no header, no rows)") from error
     else:
         raise ValueError(f"{path}: a table of runs must be .csv or .parquet")
+    if table.empty:
+        raise ValueError(f"{path}: the table has no rows (columns: {list(table.columns)})")
     if all(column in table for column in EPOCH_COLUMNS) and "N" not in table:
         table = table.rename(columns={"Model Size": "N"})
         table["D"] = table["Training FLOP"] / (6 * table["N"])
@@ -25,4 +36,4 @@ def read_table(path: str | Path, drop_highest_losses: int = 0) -> pd.DataFrame:
         raise KeyError(f"{path}: no 'loss' column (columns: {list(table.columns)})")
     if drop_highest_losses:
         table = table.drop(index=table["loss"].nlargest(drop_highest_losses).index)
-    return table.rename(columns={"run_id": "run"}) if "run" not in table else table
+    return table

@@ -1,4 +1,7 @@
-"""The study's figures, drawn from the results table and the fits only (no number is typed in by hand)."""
+"""The study's own figures, drawn from the results table and the fits only (no number is typed in by hand).
+
+A fit's Fig. 7 view and its residuals are the library's figures (scaling/plots.py), not drawn here.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-FAMILIES = ("CH", "RA", "SIM")
-BASE_FAMILY = "base"
+from ziya2lab.common.attributes import COLUMNS as FAMILIES  # a family is named by the column it moves
+from ziya2lab.scaling.multipliers import BASE_FAMILY
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:
@@ -92,48 +95,4 @@ def multipliers_with_intervals(multipliers: Mapping[str, tuple[float, float, flo
     axis.axvline(1.0, color="black", linewidth=0.8)
     axis.set_xlabel("effective-data multiplier (joint fit)")
     axis.set_title("Effective data per token, relative to the clean base")
-    return _save(figure, path)
-
-
-def fig7_view(result, table: pd.DataFrame, base: Mapping[str, float], title: str, path: Path) -> Path:
-    """The paper's Fig. 7: predicted loss as each attribute rises with the others held at the clean base's values,
-    at the largest data volume (and, for the joint law, the largest model), with the measured runs beside it."""
-    largest_v = table["V"].max()
-    rows = table[table["V"] == largest_v]
-    if "N" in result.law.columns:
-        rows = rows[rows["N"] == rows["N"].max()]
-    figure, axes = plt.subplots(1, len(FAMILIES), figsize=(4.2 * len(FAMILIES), 3.4), squeeze=False)
-    for axis, family in zip(axes[0], FAMILIES, strict=True):
-        values = np.linspace(table[family].min(), table[family].max(), 50)
-        grid = pd.DataFrame({name: np.full(50, base[name]) for name in FAMILIES})
-        grid[family] = values
-        grid["V"] = largest_v
-        grid["N"] = rows["N"].max() if not rows.empty else table["N"].max()
-        axis.plot(values, result.predict(grid), color="tab:red", label="fitted law")
-        measured = rows[rows["family"].isin([family, BASE_FAMILY])]
-        axis.scatter(measured[family], measured["loss"], s=14, alpha=0.7, label="runs (each test set)")
-        axis.set_xlabel(f"{family} (measured)")
-        axis.set_ylabel("test loss")
-        axis.set_title(f"{family} rising, others at base")
-        axis.legend(fontsize=7)
-    figure.suptitle(title)
-    return _save(figure, path)
-
-
-def fit_diagnostics(result, title: str, path: Path) -> Path:
-    """Observed against predicted loss, and log-residuals against data volume."""
-    table = result.table
-    predicted = result.predict(table)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
-    left.scatter(predicted, table["loss"], s=12, alpha=0.7)
-    limits = [min(predicted.min(), table["loss"].min()), max(predicted.max(), table["loss"].max())]
-    left.plot(limits, limits, color="black", linewidth=0.8)
-    left.set_xlabel("predicted loss")
-    left.set_ylabel("observed loss")
-    right.scatter(table["V"], np.log(table["loss"]) - np.log(predicted), s=12, alpha=0.7)
-    right.axhline(0, color="black", linewidth=0.8)
-    right.set_xscale("log")
-    right.set_xlabel("V (tokens)")
-    right.set_ylabel("log residual")
-    figure.suptitle(title)
     return _save(figure, path)

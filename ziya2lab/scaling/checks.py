@@ -1,0 +1,156 @@
+"""Is a fit what it claims to be? Checks that turn a failed optimisation into a loud failure, not a number.
+
+Issue 14 found the paper's grid returning α = 1.330 with a zero-width interval: no start left the plateau where
+D_eff ≈ F, the optimiser reported convergence (the gradient vanishes there) and the bootstrap reproduced the same
+start. Each check below would have caught it; each is computed for every fit:
+
+- **converged**: the best optimum was reached by a converged run of the optimiser;
+- **moved**: every parameter of the best optimum that is not at a bound has left the value it had at the grid
+  start the optimum descends from (a parameter returned unchanged sits on a plateau of the objective);
+- **gradient balance**: at the optimum, for every free parameter, the Huber-weighted pulls of the points cancel:
+  |Σᵢ ψ(rᵢ)·∂log L̂ᵢ/∂θⱼ| ≤ 1e-3·Σᵢ |ψ(rᵢ)·∂log L̂ᵢ/∂θⱼ|, a scale-free test of stationarity;
+- **held-out error**: the log-RMSE on data left out of the fit (k folds of whole runs, refitted from the optimum)
+  against a noise level measured *without the law*: the pooled spread of replicate rows (identical in every
+  column the law reads), else the residuals of a quartic (a cubic for six points) in log volume along each curve
+  of at least six volumes (a run's rows at one setting of the other columns). Held-out error more than ``FAR`` times that noise means
+  the fit does not describe data it was not fitted on: a failed optimisation, a law that does not hold for these
+  data, or a design that cannot identify it. Without a noise reference the held-out error is compared with the
+  in-sample error (overfitting).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ziya2lab.common.attributes import RUN_COLUMN
+from ziya2lab.scaling.newton import log_prediction_jacobian, newton_solve
+
+if TYPE_CHECKING:
+    from ziya2lab.scaling.fitting import FitResult
+
+FAR = 3.0  # held-out log-RMSE above this multiple of the noise is a failed fit
+GRADIENT_BALANCE = 1e-3
+MOVED = 1e-7  # relative distance from a start below which the optimum "never moved"
+MAX_FOLDS = 10
+MIN_CURVE_POINTS = 6  # points along one curve for its polynomial noise reference
+MAX_DEGREE = 4  # of that polynomial in log volume (a cubic overstates the noise 3-15x on long sigmoidal curves)
+MIN_NOISE_DOF = 5
+
+
+def distance_from_starts(theta: np.ndarray, starts: np.ndarray) -> float:
+    """The smallest relative max-coordinate distance between ``theta`` and any of ``starts``."""
+    if len(starts) == 0:
+        return float("inf")
+    return float((np.abs(starts - theta) / (1 + np.abs(theta))).max(axis=1).min())
+
+
+def unmoved_parameters(result: FitResult, origin: np.ndarray) -> list[str]:
+    """Parameters, off their bounds, still at their value in ``origin`` (the start the optimum descends from)."""
+    unmoved = (np.abs(result.theta - origin) <= MOVED * (1 + np.abs(origin))) & (
+        result.theta > result.lower_bounds() + 1e-12)
+    return [name for name, still in zip(result.law.reported_names(), unmoved, strict=True) if still]
+
+
+def gradient_balance(result: FitResult) -> tuple[float, str]:
+    """(max over free parameters of |Σ ψ·J| / Σ |ψ·J| at the optimum, that parameter): 0 is stationary, 1 means
+    every point pulls that parameter the same way."""
+    data, log_loss = result.tensors()
+    log_prediction, jacobian = log_prediction_jacobian(result.law, result.theta,
+                                                       {name: column.numpy() for name, column in data.items()})
+    residuals = log_prediction - log_loss.numpy()
+    pulls = np.clip(residuals, -result.delta, result.delta)[:, None] * jacobian
+    gradient, scale = pulls.sum(axis=0), np.abs(pulls).sum(axis=0)
+    at_bound = (result.theta <= result.lower_bounds() + 1e-12) & (gradient > 0)
+    ratios = np.where(at_bound | (scale <= 0), 0.0, np.abs(gradient) / np.where(scale > 0, scale, 1))
+    worst = int(np.argmax(ratios))
+    return float(ratios[worst]), result.law.reported_names()[worst]
+
+
+def _volume(result: FitResult) -> str:
+    return next(column for column in ("V", "D", "N") if column in result.law.columns)
+
+
+def noise_reference(result: FitResult) -> tuple[float, int, str] | None:
+    """(log-RMSE, degrees of freedom, source) of the noise, measured without the law; None if the data lack it."""
+    table = result.table.assign(log_loss=np.log(result.table["loss"].to_numpy()))
+    columns = list(result.law.columns)
+    replicates = table.groupby(columns)["log_loss"]
+    squares = float(((table["log_loss"] - replicates.transform("mean")) ** 2).sum())
+    dof = int((replicates.size() - 1).sum())
+    if dof >= MIN_NOISE_DOF:
+        return float(np.sqrt(squares / dof)), dof, "replicate rows"
+    volume = _volume(result)
+    curve_keys = [column for column in columns if column != volume] + ([RUN_COLUMN] if RUN_COLUMN in table else [])
+    squares, dof = 0.0, 0
+    for _, curve in (table.groupby(curve_keys) if curve_keys else [(None, table)]):
+        curve = curve.groupby(volume, as_index=False)["log_loss"].mean()
+        if len(curve) >= MIN_CURVE_POINTS:
+            x = np.log(curve[volume].to_numpy())
+            degree = min(MAX_DEGREE, len(curve) - 3)
+            fitted = np.polyval(np.polyfit(x - x.mean(), curve["log_loss"].to_numpy(), degree), x - x.mean())
+            squares += float(((curve["log_loss"].to_numpy() - fitted) ** 2).sum())
+            dof += len(curve) - degree - 1
+    if dof >= MIN_NOISE_DOF:
+        return float(np.sqrt(squares / dof)), dof, "polynomial in log volume along each curve"
+    return None
+
+
+def fold_weights(table: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """(folds, rows) 0/1 weights that leave one fold out each: whole runs where the table names ≥ 4, else rows."""
+    if RUN_COLUMN in table and table[RUN_COLUMN].nunique() >= 4:
+        unit, label = table.groupby(RUN_COLUMN, sort=True).ngroup().to_numpy(), "runs"
+    else:
+        unit, label = np.arange(len(table)), "rows"
+    units = int(unit.max()) + 1
+    folds = min(MAX_FOLDS, units)
+    fold_of_unit = np.random.default_rng(0).permutation(units) % folds
+    held_out = fold_of_unit[unit][None, :] == np.arange(folds)[:, None]
+    return (~held_out).astype(np.float64), f"{folds} folds of {label}"
+
+
+def heldout_log_rmse(result: FitResult) -> tuple[float, str]:
+    """Log-RMSE of each fold's points under the fit refitted without them (from the full fit's optimum)."""
+    weights, label = fold_weights(result.table)
+    solution = newton_solve(result.problem(), np.tile(result.theta, (len(weights), 1)), weights,
+                            result.lower_bounds(), initial_damping=1e-6)
+    data, log_loss = result.tensors()
+    squares = []
+    with torch.no_grad():
+        for theta, kept in zip(solution.theta, weights, strict=True):
+            residuals = (result.law.log_predict(torch.tensor(theta), data) - log_loss).numpy()
+            squares.append(residuals[kept == 0] ** 2)
+    return float(np.sqrt(np.concatenate(squares).mean())), label
+
+
+def check_fit(result: FitResult, origin: np.ndarray, converged: bool) -> tuple[list[str], dict[str, Any]]:
+    """(failures, diagnostics) of a fit whose best optimum descends from the start ``origin``; no failures: ok."""
+    failures = []
+    if not converged:
+        failures.append("the optimiser did not converge from any start")
+    unmoved = unmoved_parameters(result, origin)
+    if unmoved:
+        values = ", ".join(f"{name}={result.params[name]:.4g}" for name in unmoved)
+        failures.append(f"{values} never left the start: the optimum sits on a plateau of the objective "
+                        "(typically a start grid on the wrong scale for these data)")
+    balance, worst = gradient_balance(result)
+    if balance > GRADIENT_BALANCE:
+        failures.append(f"not a stationary point: the points' pulls on {worst} leave a net {balance:.2g} of their "
+                        "total (the gradient is not small)")
+    residual = float(np.sqrt(np.mean(result.log_residuals() ** 2)))
+    heldout, folds = heldout_log_rmse(result)
+    diagnostics: dict[str, Any] = {"unmoved_parameters": unmoved, "gradient_balance": balance,
+                                   "residual_log_rmse": residual, "heldout_log_rmse": heldout, "heldout": folds}
+    noise = noise_reference(result)
+    if noise is not None:
+        diagnostics |= {"noise_log_rmse": noise[0], "noise_dof": noise[1], "noise_source": noise[2]}
+        if heldout > FAR * noise[0]:
+            failures.append(f"held-out log-RMSE {heldout:.3g} is {heldout / noise[0]:.1f}× the noise "
+                            f"{noise[0]:.3g} ({noise[2]}): the fit does not describe data it was not fitted on")
+    elif heldout > FAR * residual:
+        failures.append(f"held-out log-RMSE {heldout:.3g} is {heldout / residual:.1f}× the in-sample "
+                        f"{residual:.3g}: the fit does not predict data it was not fitted on (no noise reference)")
+    return failures, diagnostics
