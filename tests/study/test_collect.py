@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -85,9 +86,34 @@ def test_write_results_round_trips_parquet_and_csv(sweep: Path, tmp_path: Path) 
     assert len(pd.read_csv(output.with_suffix(".csv"))) == len(table)
 
 
-def test_empty_tree_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no finished runs"):
-        write_results(tmp_path, tmp_path / "results.parquet")
+def test_nothing_to_collect_is_an_error_naming_the_path_and_why(tmp_path: Path, sweep: Path) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'empty'}: nothing to collect: it holds no run directory")):
+        (tmp_path / "empty").mkdir()
+        write_results(tmp_path / "empty", tmp_path / "results.parquet")
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path / 'missing'}: no such directory")):
+        write_results(tmp_path / "missing", tmp_path / "results.parquet")
+    with pytest.raises(NotADirectoryError, match=r"results\.parquet: not a directory"):
+        (tmp_path / "results.parquet").write_text("")
+        write_results(tmp_path / "results.parquet", tmp_path / "out.parquet")
+    RunDir(sweep / "0").summary.unlink()
+    with pytest.raises(ValueError, match=re.escape(f"{sweep}: nothing to collect: none of its 2 runs finished")):
+        write_results(sweep, tmp_path / "results.parquet")
+
+
+def test_swept_overrides_are_columns(sweep: Path, tmp_path: Path) -> None:
+    """A multirun over train.lr=1e-3,3e-3: each run's swept value is a column; keys the runs share are not."""
+    corpus = _write_corpus(tmp_path / "corpora" / "ch_0.5", "ch_0.5", 0.5, {"en_prose": 0.3, "zh_news": 0.2})
+    _write_run(sweep / "2", corpus, finished=True)
+    RunDir(sweep / "0").write_launch({"model": "llama_1m"}, ["model=llama_1m", "train.lr=1e-3", "seed=0",
+                                                             "train.wsd_branch_at_tokens=[1000,2000]"])
+    (RunDir(sweep / "2").hydra_dir / "overrides.yaml").write_text(yaml.safe_dump(  # a run made by Hydra alone
+        ["model=llama_1m", "train.lr=3e-3", "seed=0", "train.wsd_branch_at_tokens=[1000]"]))
+    table = collect(sweep)
+    assert list(table.columns) == [*RESULT_COLUMNS, "train.lr", "train.wsd_branch_at_tokens"]
+    by_run = table.groupby(RUN_COLUMN).first()
+    assert by_run.loc["0", "train.lr"] == 1e-3 and by_run.loc["2", "train.lr"] == 3e-3
+    assert by_run.loc["2", "train.wsd_branch_at_tokens"] == "[1000]"
+    write_results(sweep, tmp_path / "results.parquet")  # a table with swept columns is written as well
 
 
 def test_an_unreadable_summary_is_skipped_with_the_reason(sweep: Path) -> None:

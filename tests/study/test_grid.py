@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from ziya2lab.study.config import GridConfig, StudyAppConfig, StudyConfig, refus
 from ziya2lab.study.grid import grid_specs, sweep_yaml
 from ziya2lab.study.runner import launch_overrides
 from ziya2lab.study.sweep_file import study_sweep_yaml
+from ziya2lab.train.app import RequireInputs
 from ziya2lab.train.config import LoggerConfig, Schedule, TrainAppConfig
 from ziya2lab.train.schedule import total_steps
 
@@ -108,3 +111,20 @@ def test_moved_grid_keys_fail_naming_the_new_key() -> None:
     with pytest.raises(SystemExit, match=r"study\.grid\.lr is now study\.grid\.trainer\.train\.lr.*"
                                          r"\+\+study\.grid\.trainer\.train\.lr=0\.01"):
         refuse_moved_keys(["study.grid.lr=0.01"])
+
+
+def test_a_sweep_whose_inputs_are_missing_is_refused_with_what_to_run(tmp_path: Path) -> None:
+    RequireInputs([str(tmp_path)], "unused").on_multirun_start(config=None)
+    with pytest.raises(SystemExit, match=r"1 of the 2 inputs of this sweep do not exist .* e\.g\. nowhere/x: "
+                                         r"run the study first"):
+        RequireInputs([str(tmp_path), "nowhere/x"], "run the study first").on_multirun_start(config=None)
+
+
+@pytest.mark.slow
+def test_the_attribute_grid_on_a_fresh_clone_says_what_to_run_and_leaves_nothing(tmp_path: Path) -> None:
+    """README: `train.py -m +sweep=attribute_grid` before the study has built its corpora."""
+    process = subprocess.run([sys.executable, "-m", "ziya2lab.train", "-m", "+sweep=attribute_grid"],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert process.returncode != 0
+    assert "outputs/attribute_scaling/default/" in process.stderr and "make run" in process.stderr
+    assert not any(tmp_path.iterdir()), "no sweep or job directory is left behind"

@@ -31,7 +31,7 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_results_table_has_every_column_and_run(study_dir: Path) -> None:
     table = pd.read_parquet(study_dir / "results.parquet")
-    assert list(table.columns) == RESULT_COLUMNS
+    assert list(table.columns) == [*RESULT_COLUMNS, "data.components.0.sources.0.path"]  # + the swept corpus
     assert table[RUN_COLUMN].nunique() == 2 * 10  # 2 presets x (base + 3 families x 3 levels)
     assert set(table["test_set"]) == {"en_prose", "zh_news", "code"}
     assert table[["CH", "RA", "SIM", "loss"]].notna().all().all()

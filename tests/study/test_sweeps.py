@@ -59,7 +59,8 @@ def test_multirun_then_collect_then_fit(tmp_path: Path) -> None:
     assert process.returncode == 0, process.stderr[-3000:]
 
     table = collect(sweep_dir)
-    assert list(table.columns) == RESULT_COLUMNS
+    assert list(table.columns) == [*RESULT_COLUMNS, "data.components.0.sources.0.path"]  # + the swept corpus
+    assert sorted(table["data.components.0.sources.0.path"].unique()) == sorted([str(first), str(second)])
     assert table[RUN_COLUMN].nunique() == 2 and set(table["point"]) == {"branch@512", "branch@1024", "final"}
     assert len(table) == 2 * 3 * 2  # runs x volumes x test sets
     assert set(table["corpus"]) == {"news", "brown"} and set(table["model"]) == {"llama_100k"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -200,3 +201,12 @@ def test_tokenizer_is_chosen_by_preset_or_path(tmp_path: Path, monkeypatch: pyte
     corpus = build_token_file([{"text": "Ziya2 继续预训练"}], llama2)
     assert corpus.tokens.dtype == np.uint16
     assert corpus.document(0).tolist() == llama2("Ziya2 继续预训练", add_special_tokens=False)["input_ids"]
+
+
+def test_a_tokenizer_path_that_is_not_a_tokenizer_is_refused_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "outputs" / "tokenizer"
+    with pytest.raises(FileNotFoundError, match=f"tokenizer.path={re.escape(str(missing))} does not exist"):
+        load_tokenizer(_tokenizer_config("tokenizer=pretrained", f"tokenizer.path={missing}"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="is not a tokenizer directory"):
+        load_tokenizer(_tokenizer_config("tokenizer=pretrained", f"tokenizer.path={tmp_path / 'empty'}"))

@@ -12,7 +12,8 @@ a table or a fit. This module is the only place that spells the files' names; ev
     <run>/summary.json       written last and atomically: the run is done when it exists
     <run>/eval.json          downstream evaluation of ``final/`` (lm-evaluation-harness)
     <run>/train.log, command.txt, wandb_run_id.txt
-    <run>/.hydra/            Hydra's record of how the run was launched (preset choices, command-line overrides)
+    <run>/launch.yaml        how the run was first launched: Hydra's preset choices and command-line overrides
+                             (Hydra rewrites <run>/.hydra/ at every launch, a resume included)
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ class RunDir:
         return self.path / "wandb_run_id.txt"
 
     @property
+    def launch(self) -> Path:
+        return self.path / "launch.yaml"
+
+    @property
     def hydra_dir(self) -> Path:
         return self.path / ".hydra"
 
@@ -127,18 +132,28 @@ class RunDir:
     def write_summary(self, summary: RunSummary) -> None:
         atomic_write_json(self.summary, summary.to_dict())
 
+    def write_launch(self, choices: Mapping[str, str | None], overrides: list[str]) -> None:
+        """Record how the run was first launched; a resume keeps this record (Hydra's own is rewritten)."""
+        record = {"choices": dict(choices), "overrides": list(overrides)}
+        atomic_write_text(self.launch, yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+
+    def _launch_record(self) -> dict[str, Any]:
+        """The first launch's record; for a run made without it, Hydra's record of the last launch."""
+        if self.launch.exists():
+            return _read_yaml(self.launch) or {}
+        hydra_file, overrides_file = self.hydra_dir / "hydra.yaml", self.hydra_dir / "overrides.yaml"
+        hydra = (_read_yaml(hydra_file) or {}).get("hydra", {}) if hydra_file.exists() else {}
+        return {"choices": hydra.get("runtime", {}).get("choices", {}),
+                "overrides": (_read_yaml(overrides_file) or []) if overrides_file.exists() else []}
+
     def preset_choices(self) -> dict[str, str]:
-        """The config-group presets Hydra composed the run from (``model``, ``data``, ...); ``{}`` without Hydra."""
-        hydra_file = self.hydra_dir / "hydra.yaml"
-        if not hydra_file.exists():
-            return {}
-        choices = ((_read_yaml(hydra_file) or {}).get("hydra", {}).get("runtime", {}).get("choices", {})) or {}
+        """The config-group presets the run was composed from (``model``, ``data``, ...); ``{}`` without Hydra."""
+        choices = self._launch_record().get("choices") or {}
         return {str(group): str(choice) for group, choice in choices.items() if choice is not None}
 
     def overrides(self) -> list[str]:
-        """The command-line overrides the run was launched with (Hydra's ``overrides.yaml``); ``[]`` without Hydra."""
-        overrides_file = self.hydra_dir / "overrides.yaml"
-        return [str(item) for item in (_read_yaml(overrides_file) or [])] if overrides_file.exists() else []
+        """The command-line overrides the run was launched with; ``[]`` without Hydra."""
+        return [str(item) for item in self._launch_record().get("overrides") or []]
 
 
 def find_run_dirs(root: str | Path) -> list[RunDir]:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 
 from ziya2lab.common.attributes import ATTRIBUTES, COLUMNS, RUN_COLUMN
 from ziya2lab.common.run_dir import CORPUS_ATTRIBUTES_FILE, RunDir, find_run_dirs
@@ -114,28 +116,53 @@ def _rows_of_run(run: RunDir, root: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _override_value(override: Override) -> Any:
+    """A scalar as its value (``train.lr=1e-3`` → 0.001), anything else as written (a list, a dict, a quoted path)."""
+    value = override.value()
+    return value if isinstance(value, str | int | float | bool) or value is None else \
+        override.get_value_element_as_str()
+
+
+def swept_overrides(runs: list[RunDir]) -> dict[Path, dict[str, Any]]:
+    """Per run, the command-line overrides whose value differs between the runs (a multirun's swept keys), keyed
+    as written (``train.lr``); keys the table already has (``model``, ``seed``) and Hydra's own are left out."""
+    parser = OverridesParser.create()
+    given = {run.path: {override.key_or_group: _override_value(override)
+                        for override in parser.parse_overrides(run.overrides())} for run in runs}
+    keys = sorted({key for overrides in given.values() for key in overrides})
+    swept = [key for key in keys if key not in RESULT_COLUMNS and not key.startswith("hydra")
+             and len({repr(overrides.get(key)) for overrides in given.values()}) > 1]
+    return {path: {key: overrides.get(key) for key in swept} for path, overrides in given.items()}
+
+
 def collect(root: str | Path) -> pd.DataFrame:
-    """One row per (run, data volume, test set) for every finished run below ``root``.
+    """One row per (run, data volume, test set) for every finished run below ``root``, with a column per swept
+    override (``swept_overrides``) after the fixed ``RESULT_COLUMNS``.
 
     Unfinished or failed runs (no summary) are not rows; they are listed in ``table.attrs["skipped"]`` with the
     reason, and logged, so a partly finished sweep can be fitted knowingly.
     """
     root = Path(root)
     if not root.exists():
-        raise FileNotFoundError(f"no run directory tree at {root}")
+        raise FileNotFoundError(f"{root}: no such directory of trainer runs")
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a directory (give a multirun directory or a study's runs/)")
     rows: list[dict[str, Any]] = []
     skipped: list[SkippedRun] = []
-    for run in find_run_dirs(root):
+    runs = find_run_dirs(root)
+    swept = swept_overrides(runs)
+    for run in runs:
         if not run.is_done():
             skipped.append(SkippedRun(str(run.path), "no summary: unfinished or failed"))
             continue
         try:
-            rows.extend(_rows_of_run(run, root))
+            rows.extend(row | swept[run.path] for row in _rows_of_run(run, root))
         except (KeyError, ValueError, json.JSONDecodeError) as error:
             skipped.append(SkippedRun(str(run.path), f"unreadable run record: {error!r}"))
     for run in skipped:
         log.warning("collect: skipped %s (%s)", run.run_dir, run.reason)
-    table = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    swept_columns = list(next(iter(swept.values()), {}))
+    table = pd.DataFrame(rows, columns=[*RESULT_COLUMNS, *swept_columns])
     for column in (*COLUMNS, "level", "loss", "wall_time"):
         table[column] = pd.to_numeric(table[column], errors="coerce")
     table.attrs["skipped"] = [run.__dict__ for run in skipped]

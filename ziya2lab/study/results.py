@@ -22,9 +22,13 @@ def save_table(table: pd.DataFrame, path: Path) -> None:
 
 
 def write_results(root: Path, output: Path) -> pd.DataFrame:
+    """Collect the runs below ``root`` into ``output``; nothing to collect is an error naming ``root`` and why."""
     table = collect(root)
     if table.empty:
-        raise ValueError(f"no finished runs below {root}: nothing to collect")
+        skipped = table.attrs["skipped"]
+        why = f"none of its {len(skipped)} runs finished (see the log above)" if skipped else \
+            "it holds no run directory the trainer wrote"
+        raise ValueError(f"{root}: nothing to collect: {why}")
     save_table(table, output)
     if output.suffix == ".parquet":
         save_table(table, output.with_suffix(".csv"))

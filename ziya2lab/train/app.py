@@ -15,17 +15,29 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from ziya2lab.common.paths import config_dir
-from ziya2lab.train.loop import run_training  # importing the trainer registers its schema, train_schema
+from ziya2lab.common.run_dir import RunDir
+from ziya2lab.train.config import TrainAppConfig  # importing it registers the schema, train_schema
+from ziya2lab.train.loop import run_training
+from ziya2lab.train.resume import continues_saved_run, resumed_config
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
 def main(cfg: DictConfig) -> None:
-    summary = run_training(cfg)
-    if int(os.environ.get("RANK", "0")) == 0:
+    launch = HydraConfig.get()
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    if continues_saved_run(cfg):
+        config: DictConfig | TrainAppConfig = resumed_config(cfg, launch.overrides.task)
+    else:
+        config = cfg
+        if main_process:
+            RunDir(cfg.output_dir).write_launch(dict(launch.runtime.choices), list(launch.overrides.task))
+    summary = run_training(config)
+    if main_process:
         print(f"{summary.status}: {summary.steps} steps, {summary.tokens} tokens -> {cfg.output_dir}")
         for name, loss in summary.eval.items():
             print(f"  eval/{name}: {loss:.4f}")

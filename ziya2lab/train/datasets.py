@@ -77,9 +77,9 @@ def input_paths(cfg: TrainAppConfig) -> list[str]:
 def load_tokenizer(config: TokenizerConfig) -> PreTrainedTokenizerBase:
     """The HF tokenizer at ``path``, LLaMA-2's, or the small BPE trained (once, cached) on ``train_sources``."""
     if config.path is not None:
-        if not (Path(config.path) / "tokenizer_config.json").is_file():
-            problem = "is not a tokenizer directory (no tokenizer_config.json)" if Path(config.path).is_dir() else \
-                "does not exist"
+        path = Path(config.path)
+        if not (path / "tokenizer_config.json").is_file():
+            problem = "is not a tokenizer directory (no tokenizer_config.json)" if path.is_dir() else "does not exist"
             raise FileNotFoundError(f"tokenizer.path={config.path} {problem}: give a local HF tokenizer directory, "
                                     "e.g. a run's final/ or the study's tokenizer/")
         tokenizer = AutoTokenizer.from_pretrained(config.path)
