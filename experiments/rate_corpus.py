@@ -1,6 +1,7 @@
 """Rate one corpus on coherence, readability and similarity; print a table and write attributes.json.
 
     python experiments/rate_corpus.py corpus=data/corpus.jsonl
+    python experiments/rate_corpus.py corpus=outputs/build_data/tiny      # a factory output: its clean/ shards only
     python experiments/rate_corpus.py corpus=out/corpus/ raters=[similarity] test_sets=[en_prose,code]
     python experiments/rate_corpus.py corpus=c.parquet attributes/coherence=human   # exports a labelling sheet
 """
@@ -28,12 +29,12 @@ from ziya2lab.eval.heldout import load_test_sets
 def main(cfg: DictConfig) -> None:
     app: RateCorpusAppConfig = OmegaConf.to_object(cfg)
     out = Path(app.output_dir)
+    documents, malformed = read_corpus(app.corpus)  # first: a bad path fails before any test set is built
     similarity = None
     if "similarity" in app.raters:
         test_sets = load_test_sets(app.test_sets, app.test_sets_dir or cache_dir("test_sets"))
         similarity = SimilarityRater({name: [doc["text"] for doc in read_jsonl(path)] for name, path in test_sets.items()},
                                      app.attributes.similarity)
-    documents, malformed = read_corpus(app.corpus)
     ratings = rate_corpus(documents, app.attributes, similarity, app.raters, sheet_dir=out)
     record = {**ratings, "corpus": app.corpus, "n_documents": len(documents), "n_malformed": len(malformed),
               "backends": {name: getattr(app.attributes, name).backend for name in app.raters}}

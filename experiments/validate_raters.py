@@ -1,10 +1,13 @@
-"""Validate the CH/RA/SIM raters on controlled families built from the embedded real corpus.
+"""Validate the CH/RA/SIM raters: held-out corruption families and a hand-labelled gold set (the headline), then the
+development families the raters were tuned on.
 
-    python experiments/validate_raters.py                       # 300 en + 300 zh documents, levels 0.1/0.3/0.6
+    python experiments/validate_raters.py                       # 300 en + 300 zh documents per document set
     python experiments/validate_raters.py docs_per_language=600 levels.levels=[0.05,0.1,0.2,0.4,0.8]
+    python experiments/validate_raters.py heldout_docs_per_language=0 gold_path=   # development families only
 
-Writes validation.md (dose-response, cross-talk, per-document flag precision/recall), cross_talk.png and
-validation.json into the run directory.
+Writes validation.md (held-out precision/recall per family and language, the issue's dose check, gold κ, then
+the development dose-response, cross-talk and flag tables), cross_talk.png and validation.json into the run
+directory.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from ziya2lab.attributes.config import ValidateRatersAppConfig
+from ziya2lab.attributes.document_sets import set_documents
+from ziya2lab.attributes.heldout_validation import gold_agreement, validate_heldout
 from ziya2lab.attributes.rate import read_corpus
-from ziya2lab.attributes.validation import real_documents, validate_raters, write_validation
+from ziya2lab.attributes.validation import validate_raters, write_validation
 from ziya2lab.common.jsonl import read_jsonl
-from ziya2lab.common.paths import cache_dir
+from ziya2lab.common.paths import cache_dir, repo_root
 from ziya2lab.eval.heldout import load_test_sets, pool_path
 
 
@@ -26,7 +31,14 @@ from ziya2lab.eval.heldout import load_test_sets, pool_path
 def main(cfg: DictConfig) -> None:
     app: ValidateRatersAppConfig = OmegaConf.to_object(cfg)
     out = Path(app.output_dir)
-    base = read_corpus(app.corpus)[0] if app.corpus else real_documents(app.sources, app.docs_per_language)
+    heldout = gold = None
+    if app.heldout_docs_per_language > 0:
+        documents = set_documents(app.heldout_sources, app.heldout_docs_per_language, "heldout")
+        heldout = validate_heldout(documents, app.attributes, app.levels.seed)
+    if app.gold_path:
+        gold_path = Path(app.gold_path) if Path(app.gold_path).is_absolute() else repo_root() / app.gold_path
+        gold = gold_agreement(read_jsonl(gold_path), app.attributes)
+    base = read_corpus(app.corpus)[0] if app.corpus else set_documents(app.sources, app.docs_per_language, "development")
     test_sets = load_test_sets(app.test_sets, app.test_sets_dir or cache_dir("test_sets"))
     result = validate_raters(
         base, app.levels, app.attributes,
@@ -34,7 +46,7 @@ def main(cfg: DictConfig) -> None:
         {name: read_jsonl(pool_path(path)) for name, path in test_sets.items()},
         out,
     )
-    print(write_validation(result, out).read_text())
+    print(write_validation(result, out, heldout, gold).read_text())
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import pytest
 from ziya2lab.attributes import make_levels
 from ziya2lab.attributes.corruption import corrupt_coherence, corrupt_readability
 from ziya2lab.attributes.rate import read_corpus
+from ziya2lab.common.jsonl import write_jsonl
 from ziya2lab.data.sources import iter_source
 from ziya2lab.eval.heldout import load_test_sets
 
@@ -42,6 +43,36 @@ def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:
     broken.write_text('{"title": "no text field"}\nnot json\n')
     with pytest.raises(ValueError, match="2 malformed record"):
         read_corpus(broken)
+
+
+def _factory_output(root: Path, clean: list[dict], other: list[dict]) -> Path:
+    """A data-factory output directory as ``ziya2lab.data.factory`` lays it out (datatrove records)."""
+    def records(docs: list[dict]) -> list[dict]:
+        return [{"text": doc["text"], "id": doc["id"], "metadata": {"lang": doc["lang"]}} for doc in docs]
+
+    write_jsonl(root / "stage1" / "00000.jsonl", records(clean + other))
+    write_jsonl(root / "removed" / "rules" / "too_short" / "00000.jsonl", records(other))
+    (root / "clean").mkdir(parents=True, exist_ok=True)
+    if clean:
+        write_jsonl(root / "clean" / "00000.jsonl", records(clean))
+    (root / "stats.json").write_text("{}")
+    return root
+
+
+def test_a_factory_output_directory_is_rated_by_its_clean_shards_only(real: list[dict], tmp_path: Path) -> None:
+    out = _factory_output(tmp_path / "factory", real[:5], real[5:12])
+    documents, malformed = read_corpus(out)
+    assert [doc["id"] for doc in documents] == [doc["id"] for doc in real[:5]] and not malformed
+
+
+def test_a_missing_or_empty_corpus_is_an_error_naming_its_path(real: list[dict], tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nowhere: no such file or directory"):
+        read_corpus(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match=r"empty_factory \(a data-factory output: its clean/\) holds no"):
+        read_corpus(_factory_output(tmp_path / "empty_factory", [], real[:3]))
+    (tmp_path / "empty_dir").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"empty_dir holds no documents"):
+        read_corpus(tmp_path / "empty_dir")
 
 
 def test_corruption_operators_are_deterministic_given_the_seed(real: list[dict]) -> None:
@@ -97,3 +128,15 @@ def test_rate_corpus_app_writes_attributes_json(real: list[dict], tmp_path: Path
     failed = _run_app(f"corpus={corpus}", "test_sets=[code,mmlu]", f"test_sets_dir={tmp_path / 'test_sets'}",
                       f"hydra.run.dir={tmp_path / 'run2'}")
     assert failed.returncode != 0 and "unknown test set(s) 'mmlu'" in failed.stderr
+
+
+@pytest.mark.slow
+def test_rate_corpus_app_rates_a_factory_output_and_names_a_missing_path(real: list[dict], tmp_path: Path) -> None:
+    out = _factory_output(tmp_path / "factory", real[:20], real[20:50])
+    done = _run_app(f"corpus={out}", "raters=[coherence]", f"hydra.run.dir={tmp_path / 'run'}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    ratings = json.loads((tmp_path / "run" / "attributes.json").read_text())
+    assert ratings["n_documents"] == ratings["n_rated"] == 20 and ratings["n_malformed"] == 0
+    missing = tmp_path / "no_such_corpus"
+    failed = _run_app(f"corpus={missing}", f"hydra.run.dir={tmp_path / 'run2'}")
+    assert failed.returncode != 0 and f"{missing}: no such file or directory" in failed.stderr

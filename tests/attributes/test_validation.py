@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from ziya2lab.attributes.config import LevelsConfig, RatersConfig
-from ziya2lab.attributes.validation import real_documents, validate_raters, write_validation
+from ziya2lab.attributes.document_sets import set_documents
+from ziya2lab.attributes.validation import validate_raters, write_validation
 from ziya2lab.eval.heldout import load_test_sets, pool_path, read_jsonl
 
 
 @pytest.mark.slow
 def test_raters_track_their_own_attribute_and_flag_precisely(tmp_path: Path) -> None:
-    base = real_documents({"en": ["lee_news"], "zh": ["peoples_daily"]}, 90)
+    base = set_documents({"en": ["lee_news"], "zh": ["peoples_daily"]}, 90, "development")
     test_sets = load_test_sets(["zh_news"], tmp_path / "test_sets")
     result = validate_raters(
         base, LevelsConfig(levels=[0.2, 0.5, 0.8], similarity_test_set="zh_news"),

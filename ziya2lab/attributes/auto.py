@@ -1,4 +1,5 @@
-"""The offline ``auto`` back-end: pattern, topic-break and n-gram signals, for English and Chinese alike."""
+"""The offline ``auto`` back-end: pattern, topic-break and reference-LM word-order signals, for English and Chinese
+alike."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from ziya2lab.attributes.discontinuity import blocks, document_frequencies, min_
 from ziya2lab.attributes.flags import DocumentFlag
 from ziya2lab.attributes.grammar import error_events
 from ziya2lab.attributes.junk import junk_lines
-from ziya2lab.attributes.order_lm import LeaveOneOutBigrams
-from ziya2lab.attributes.text import count_tokens, doc_lang, lm_units
+from ziya2lab.attributes.text import count_tokens, doc_lang
+from ziya2lab.attributes.word_order import word_order_test
 
 
 def _by_language(docs: list[dict]) -> dict[str, list[int]]:
@@ -48,30 +49,22 @@ class AutoCoherenceRater:
 
 
 class AutoReadabilityRater:
-    """Flags punctuation errors, incomplete or run-on sentences and scrambled word order."""
+    """Flags punctuation errors, incomplete, run-on or unpunctuated sentences, and scrambled word order."""
 
     attribute = "readability"
 
     def __init__(self, cfg: AutoReadabilityConfig) -> None:
         self.cfg = cfg
+        self.word_order = word_order_test(cfg.word_order) if cfg.word_order.languages else None
 
     def rate(self, docs: list[dict]) -> list[DocumentFlag]:
-        flags: list[DocumentFlag | None] = [None] * len(docs)
-        for lang, indices in _by_language(docs).items():
-            scrambled = [False] * len(indices)
-            if lang in self.cfg.lm_languages:
-                model = LeaveOneOutBigrams([lm_units(docs[i]["text"], lang) for i in indices])
-                scrambled = model.spike_outliers(self.cfg.lm_spike_logprob, self.cfg.lm_alpha)
-            for index, order_spike in zip(indices, scrambled, strict=True):
-                text = docs[index]["text"]
-                events = error_events(text, lang, self.cfg)
-                if order_spike:
-                    events.append(("order_spike", text[:30]))
-                per_100 = 100.0 * len(events) / max(count_tokens(text, lang), 1)
-                flags[index] = DocumentFlag(
-                    str(docs[index].get("id", index)),
-                    len(events) >= self.cfg.errors_to_flag,
-                    per_100,
-                    sorted({name for name, _excerpt in events}),
-                )
-        return [flag for flag in flags if flag is not None]
+        flags = []
+        for index, doc in enumerate(docs):
+            text, lang = doc["text"], doc_lang(doc)
+            events = error_events(text, lang, self.cfg)
+            if self.word_order is not None and lang in self.cfg.word_order.languages:
+                events += self.word_order.disorders(text, lang)
+            per_100 = 100.0 * len(events) / max(count_tokens(text, lang), 1)
+            flags.append(DocumentFlag(str(doc.get("id", index)), len(events) >= self.cfg.errors_to_flag, per_100,
+                                      sorted({name for name, _excerpt in events})))
+        return flags

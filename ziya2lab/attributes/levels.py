@@ -13,7 +13,7 @@ level can reach it) and records its intended level; the raters then measure what
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +39,8 @@ def corpus_name(family: str, level: float) -> str:
     return BASE if family == BASE else f"{family.lower()}_{level:g}"
 
 
-def _take(documents: Sequence[dict], budget_chars: int) -> list[dict]:
+def take_chars(documents: Iterable[dict], budget_chars: int) -> list[dict]:
+    """Documents in order until their characters reach ``budget_chars`` (the last one may pass it)."""
     taken, total = [], 0
     for document in documents:
         if total >= budget_chars:
@@ -49,23 +50,33 @@ def _take(documents: Sequence[dict], budget_chars: int) -> list[dict]:
     return taken
 
 
-def _corrupted(documents: list[dict], family: str, level: float, rng: random.Random,
-               donors: Sequence[dict]) -> list[dict]:
-    chosen = set(rng.sample(range(len(documents)), round(level * len(documents))))
+def corrupt_chosen(documents: Sequence[dict], chosen: set[int],
+                   corrupt: Callable[[dict], tuple[str, str | None]]) -> list[dict]:
+    """Every document, those in ``chosen`` through ``corrupt`` (in document order) with the operator it names in
+    ``corruption``, the others marked clean (``corruption`` None)."""
     result = []
     for index, document in enumerate(documents):
         if index not in chosen:
             result.append({**document, "corruption": None})
             continue
+        text, operator = corrupt(document)
+        result.append({**document, "text": text, "corruption": operator})
+    return result
+
+
+def _corrupted(documents: list[dict], family: str, level: float, rng: random.Random,
+               donors: Sequence[dict]) -> list[dict]:
+    chosen = set(rng.sample(range(len(documents)), round(level * len(documents))))
+
+    def corrupt(document: dict) -> tuple[str, str | None]:
         local = random.Random(f"{rng.random()}:{document['id']}")
         lang = document.get("lang", "en")
         if family == COHERENCE.column:
             donor = donors[local.randrange(len(donors))]
-            text, operator = corrupt_coherence(document["text"], lang, donor["text"], local)
-        else:
-            text, operator = corrupt_readability(document["text"], lang, local)
-        result.append({**document, "text": text, "corruption": operator})
-    return result
+            return corrupt_coherence(document["text"], lang, donor["text"], local)
+        return corrupt_readability(document["text"], lang, local)
+
+    return corrupt_chosen(documents, chosen, corrupt)
 
 
 def _balanced(pools: Mapping[str, Sequence[dict]], rng: random.Random) -> Iterator[dict]:
@@ -85,8 +96,8 @@ def _balanced(pools: Mapping[str, Sequence[dict]], rng: random.Random) -> Iterat
 
 def _similar(base: list[dict], level: float, budget_chars: int, pools: Mapping[str, Sequence[dict]],
              rng: random.Random) -> list[dict]:
-    mixed = _take(_balanced(pools, rng), round(level * budget_chars)) if level > 0 else []
-    kept = _take(base, budget_chars - sum(len(document["text"]) for document in mixed))
+    mixed = take_chars(_balanced(pools, rng), round(level * budget_chars)) if level > 0 else []
+    kept = take_chars(base, budget_chars - sum(len(document["text"]) for document in mixed))
     combined = [*kept, *mixed]
     rng.shuffle(combined)
     return combined
@@ -115,7 +126,7 @@ def make_levels(
         raise ValueError("make_levels needs a non-empty clean corpus")
     order = random.Random(seed).sample(list(base_documents), len(base_documents))
     budget_chars = int(budget_fraction * sum(len(document["text"]) for document in order))
-    base = _take(order, budget_chars)
+    base = take_chars(order, budget_chars)
     corpora = [_write(out_dir / BASE, [{**document, "corruption": None} for document in base], BASE, 0.0)]
     donors = order[len(base):] or order  # spliced passages come from outside the corpus where possible
     for family, family_levels in levels.items():
@@ -126,6 +137,6 @@ def make_levels(
             if family == SIMILARITY.column:
                 documents = _similar(base, level, budget_chars, pools, rng)
             else:  # corruption changes lengths (a spliced passage adds some): trim back to the same budget
-                documents = _take(_corrupted(base, family, level, rng, donors), budget_chars)
+                documents = take_chars(_corrupted(base, family, level, rng, donors), budget_chars)
             corpora.append(_write(out_dir / corpus_name(family, level), documents, family, level))
     return corpora

@@ -17,14 +17,34 @@ from ziya2lab.data.readers import MalformedRecord, read_documents
 FLAG_ATTRIBUTES = (COHERENCE.rater, READABILITY.rater)  # the two rated by a per-document flag (Fig. 8)
 
 
+# The data factory's kept-document shards inside its output directory (``ziya2lab.data.factory`` writes them there;
+# its stage-one and removed/ documents must never be rated as the corpus).
+FACTORY_CLEAN_DIR = "clean"
+
+
+def corpus_files(path: str | Path) -> Path:
+    """What to read for ``path``: a data-factory output directory (it holds ``clean/``) is its clean shards only."""
+    path = Path(path)
+    if not path.exists() and not any(char in str(path) for char in "*?["):
+        raise FileNotFoundError(f"corpus {path}: no such file or directory")
+    clean = path / FACTORY_CLEAN_DIR
+    return clean if path.is_dir() and clean.is_dir() else path
+
+
 def read_corpus(path: str | Path) -> tuple[list[dict], list[MalformedRecord]]:
-    """Documents of a JSONL/Parquet file or a directory of them, and the records that could not be read."""
+    """Documents of a JSONL/Parquet file, a directory of them or a data-factory output directory, and the records
+    that could not be read; a path with no readable document is an error that names it."""
+    source = corpus_files(path)
+    where = f"{path} (a data-factory output: its {FACTORY_CLEAN_DIR}/)" if source != Path(path) else f"{path}"
     documents, malformed = [], []
-    for record in read_documents(path):
-        (malformed if isinstance(record, MalformedRecord) else documents).append(record)
+    try:
+        for record in read_documents(source):
+            (malformed if isinstance(record, MalformedRecord) else documents).append(record)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"corpus {where} holds no documents: {error}") from error
     if not documents:
         detail = f"; {len(malformed)} malformed record(s), first: {malformed[0]}" if malformed else ""
-        raise ValueError(f"corpus {path} holds no documents with a 'text' field{detail}")
+        raise ValueError(f"corpus {where} holds no documents with a 'text' field{detail}")
     return documents, malformed
 
 

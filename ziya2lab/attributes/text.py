@@ -32,7 +32,8 @@ def detect_lang(text: str) -> str:
 
 
 def doc_lang(doc: dict) -> str:
-    lang = doc.get("lang")
+    """The record's ``lang`` (flat records) or ``metadata.lang`` (the data factory's), else detected."""
+    lang = doc.get("lang") or (doc.get("metadata") or {}).get("lang")
     return lang if lang in ("en", "zh") else detect_lang(doc["text"])
 
 
@@ -71,13 +72,6 @@ def lexical_units(text: str, lang: str) -> list[str]:
         chars = CJK.findall(text)
         return [a + b for a, b in itertools.pairwise(chars)]
     return [word for word in (w.lower() for w in EN_WORD.findall(text)) if word not in EN_STOPWORDS]
-
-
-def lm_units(text: str, lang: str) -> list[str]:
-    """Units an n-gram LM scores: characters (zh, spaces dropped) or lower-cased words and punctuation (en)."""
-    if lang == "zh":
-        return [char for char in text if not char.isspace()]
-    return re.findall(r"[A-Za-z']+|\d+|[^\sA-Za-z\d]", text.lower())
 
 
 _BYLINE = re.compile(r"(?:\s*[（(][^（）()]{1,24}[）)])+$")  # a trailing reporter or source: "……拼搏。”（张书政）"

@@ -1,4 +1,5 @@
-"""Rater validation on controlled families built from real text: dose-response, cross-talk and flag precision.
+"""Rater validation on the development families (the operators the raters were tuned on), and the report that puts
+the held-out figures (``heldout_validation``) first.
 
 1. **Dose-response.** Each family moves one attribute over its levels; the rater of that attribute should track
    the injected rate (Spearman of the measured defect, 1 − CH or 1 − RA, or of SIM, against the level).
@@ -7,11 +8,12 @@
 3. **Per-document flags.** On the top level of the CH and RA families, each document's flag against the
    ground truth the corruption operators recorded (``corruption``), per language; and the share of clean
    documents flagged per source, which is what the raters' thresholds were set against.
+
+These figures describe the raters on their own operators; the headline is the held-out validation.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +27,13 @@ from scipy.stats import spearmanr
 
 from ziya2lab.attributes.config import LevelsConfig, RatersConfig
 from ziya2lab.attributes.flags import DocumentFlag, corpus_value
+from ziya2lab.attributes.heldout_validation import GoldAgreement, HeldoutResult
 from ziya2lab.attributes.levels import BASE, make_levels
 from ziya2lab.attributes.rate import make_flag_rater, read_corpus
 from ziya2lab.attributes.similarity import SimilarityRater
 from ziya2lab.attributes.text import doc_lang
 from ziya2lab.common.atomic import atomic_write_json, atomic_write_text
 from ziya2lab.common.attributes import BY_RATER, RATERS
-from ziya2lab.data.sources import iter_source
 
 
 @dataclass
@@ -42,16 +44,6 @@ class ValidationResult:
     flags: pd.DataFrame  # per rater and language: precision, recall, clean flag rate
     clean_by_source: pd.DataFrame  # share of clean base documents flagged, per rater and source
     heatmap: Path
-
-
-def real_documents(sources: Mapping[str, Sequence[str]], per_language: int, split: str = "train") -> list[dict]:
-    """``per_language`` documents per language from its embedded sources, interleaved so each source counts."""
-    documents = []
-    for names in sources.values():
-        streams = [iter_source(name, split=split) for name in names]
-        interleaved = (doc for group in itertools.zip_longest(*streams) for doc in group if doc is not None)
-        documents += list(itertools.islice(interleaved, per_language))
-    return documents
 
 
 def _flag_table(documents: Sequence[dict], flags: Sequence[DocumentFlag], rater: str) -> list[dict]:
@@ -157,27 +149,55 @@ def _cross_talk(values: pd.DataFrame, top: Mapping[str, float]) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def write_validation(result: ValidationResult, out_dir: Path) -> Path:
-    """``validation.md`` (the tables) and ``validation.json`` (the same figures) in ``out_dir``."""
+def _development_sections(result: ValidationResult) -> list[str]:
     spearman = pd.DataFrame([{"rater": name, "spearman vs injected level": rho} for name, rho in result.spearman.items()])
-    sections = [
-        "# Rater validation on controlled families\n",
-        "## Measured values per corpus\n", result.values.to_markdown(index=False, floatfmt=".4f"),
-        "\n## Dose-response (Spearman of 1 − CH, 1 − RA and SIM against the injected level)\n",
+    return [
+        "## Development families (the operators the raters were tuned on)\n",
+        "### Measured values per corpus\n", result.values.to_markdown(index=False, floatfmt=".4f"),
+        "\n### Dose-response (Spearman of 1 − CH, 1 − RA and SIM against the injected level)\n",
         spearman.to_markdown(index=False, floatfmt=".3f"),
-        "\n## Cross-talk: |value at the family's top level − base| (rows: raters, columns: families)\n",
+        "\n### Cross-talk: |value at the family's top level − base| (rows: raters, columns: families)\n",
         result.cross_talk.to_markdown(floatfmt=".4f"), f"\n![cross-talk]({result.heatmap.name})\n",
-        "\n## Per-document flags against the injected ground truth (top level of the rater's own family)\n",
+        "\n### Per-document flags against the injected ground truth (top level of the rater's own family)\n",
         result.flags.to_markdown(index=False, floatfmt=".3f"),
-        "\n## Clean base documents flagged, per source\n",
+        "\n### Clean base documents flagged, per source\n",
         result.clean_by_source.to_markdown(index=False, floatfmt=".3f"),
     ]
-    atomic_write_text(out_dir / "validation.md", "\n".join(sections) + "\n")
-    atomic_write_json(out_dir / "validation.json", {
+
+
+def _heldout_sections(heldout: HeldoutResult) -> list[str]:
+    return [
+        "## Held-out operator families (headline: never used to tune a rater)\n",
+        "Each family corrupts half of the held-out documents; precision and recall are those of the corrupted "
+        "attribute's rater, cross_talk is the other rater's flag rate on corrupted minus clean documents.\n",
+        heldout.table.to_markdown(index=False, floatfmt=".3f"),
+        "\n### Pooled over the families, per source\n", heldout.by_source.to_markdown(index=False, floatfmt=".3f"),
+        "\n### Issue #14's check (no punctuation, first half shuffled, cut to 60%): readability by corrupted share\n",
+        heldout.dose.to_markdown(index=False, floatfmt=".3f"),
+    ]
+
+
+def write_validation(result: ValidationResult, out_dir: Path, heldout: HeldoutResult | None = None,
+                     gold: GoldAgreement | None = None) -> Path:
+    """``validation.md`` (the tables, held-out and gold first) and ``validation.json`` (the same figures)."""
+    sections = ["# Rater validation\n"]
+    record: dict = {}
+    if heldout is not None:
+        sections += _heldout_sections(heldout)
+        record["heldout"] = {"table": heldout.table.to_dict(orient="records"), "dose": heldout.dose.to_dict(orient="records"),
+                             "by_source": heldout.by_source.to_dict(orient="records")}
+    if gold is not None:
+        sections += ["\n## Agreement with the hand-labelled gold set (Fig. 8 rubric)\n",
+                     gold.table.to_markdown(index=False, floatfmt=".3f"), ""]
+        record["gold"] = gold.table.to_dict(orient="records")
+    sections += _development_sections(result)
+    record["development"] = {
         "spearman": result.spearman,
         "cross_talk": result.cross_talk.to_dict(),
         "flags": result.flags.to_dict(orient="records"),
         "clean_by_source": result.clean_by_source.to_dict(orient="records"),
         "values": result.values.to_dict(orient="records"),
-    })
+    }
+    atomic_write_text(out_dir / "validation.md", "\n".join(sections) + "\n")
+    atomic_write_json(out_dir / "validation.json", record)
     return out_dir / "validation.md"
