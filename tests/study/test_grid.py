@@ -22,11 +22,17 @@ from ziya2lab.train.config import LoggerConfig, Schedule, TrainAppConfig
 from ziya2lab.train.schedule import total_steps
 
 
+def _grid(**changes) -> GridConfig:
+    """A grid that does not depend on the study's current defaults."""
+    settings = dict(models=["llama_100k", "llama_300k"], seeds=[0], branch_fractions=[0.25, 0.5],
+                    trainer={"train": {"max_tokens": 200_000, "batch_size": 16}})
+    return GridConfig(**{**settings, **changes})
+
+
 def _specs(tmp_path: Path, grid: GridConfig | None = None):
     corpora = {"base": tmp_path / "base.jsonl", "ch_0.2": tmp_path / "ch, 0.2.jsonl"}  # a comma survives quoting
     test_sets = {"en_prose": tmp_path / "en_prose.jsonl", "code": tmp_path / "code.jsonl"}
-    return grid_specs(grid or GridConfig(models=["llama_100k", "llama_300k"]), corpora, test_sets,
-                      tmp_path / "tok", LoggerConfig(), "g", tmp_path / "runs")
+    return grid_specs(grid or _grid(), corpora, test_sets, tmp_path / "tok", LoggerConfig(), "g", tmp_path / "runs")
 
 
 def test_every_run_is_a_typed_trainer_config(tmp_path: Path) -> None:
@@ -52,10 +58,10 @@ def test_every_run_is_a_typed_trainer_config(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("grid", "named"), [
-    (GridConfig(trainer={"train": {"max_tokens": 1000, "max_stepz": 3}}), "max_stepz"),
-    (GridConfig(extra_overrides=["train.lrr=0.1"]), "lrr"),
-    (GridConfig(trainer={"train": {"max_tokens": 1000, "schedule": "cosinus"}}), "cosinus"),
-    (GridConfig(models=["llama_100k", "llama_7k"]), "llama_7k"),
+    (_grid(trainer={"train": {"max_tokens": 1000, "max_stepz": 3}}), "max_stepz"),
+    (_grid(extra_overrides=["train.lrr=0.1"]), "lrr"),
+    (_grid(trainer={"train": {"max_tokens": 1000, "schedule": "cosinus"}}), "cosinus"),
+    (_grid(models=["llama_100k", "llama_7k"]), "llama_7k"),
 ])
 def test_a_grid_the_trainer_refuses_fails_naming_the_key(tmp_path: Path, grid: GridConfig, named: str) -> None:
     with pytest.raises(ValueError, match=f"trainer refuses the study's grid.*{named}"):
@@ -68,7 +74,7 @@ def test_a_misspelt_trainer_key_stops_the_study_before_any_step_or_run(tmp_path:
 
     monkeypatch.setattr(study_module, "run_cached_step", must_not_run)
     monkeypatch.setattr(study_module, "run_grid", must_not_run)
-    cfg = StudyAppConfig(output_dir=str(tmp_path), study=StudyConfig(grid=GridConfig(
+    cfg = StudyAppConfig(output_dir=str(tmp_path), study=StudyConfig(grid=_grid(
         trainer={"train": {"max_tokens": 1000, "batch_sise": 4}})))
     with pytest.raises(ValueError, match="batch_sise"):
         study_module.run_study(cfg)
@@ -78,14 +84,13 @@ def test_a_misspelt_trainer_key_stops_the_study_before_any_step_or_run(tmp_path:
 def test_run_ids_change_with_any_setting(tmp_path: Path) -> None:
     before = {spec.run_id for spec in _specs(tmp_path)}
     assert len(before) == 4
-    changed = _specs(tmp_path, GridConfig(models=["llama_100k", "llama_300k"],
-                                          trainer={"train": {"max_tokens": 200_000, "batch_size": 16, "lr": 1e-3}}))
+    changed = _specs(tmp_path, _grid(trainer={"train": {"max_tokens": 200_000, "batch_size": 16, "lr": 1e-3}}))
     assert before.isdisjoint({spec.run_id for spec in changed})
 
 
 def test_branches_outside_the_stable_phase_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="branch_fractions"):
-        _specs(tmp_path, GridConfig(branch_fractions=[0.25, 0.9]))
+        _specs(tmp_path, _grid(branch_fractions=[0.25, 0.9]))
 
 
 def test_the_sweep_file_expands_to_exactly_the_grids_runs(tmp_path: Path) -> None:
@@ -101,9 +106,9 @@ def test_the_sweep_file_expands_to_exactly_the_grids_runs(tmp_path: Path) -> Non
 
 
 def test_the_committed_sweep_file_is_the_default_studys_grid() -> None:
-    """sweeps/attribute_grid.yaml is generated; regenerate it with the command in its header when this fails."""
     committed = (repo_root() / "sweeps" / "attribute_grid.yaml").read_text()
-    assert committed == study_sweep_yaml([])
+    assert committed == study_sweep_yaml([]), ("the default study changed: regenerate the sweep file with "
+                                               "`python -m ziya2lab.study.sweep_file > sweeps/attribute_grid.yaml`")
 
 
 def test_moved_grid_keys_fail_naming_the_new_key() -> None:
