@@ -4,6 +4,7 @@ documents, and the items are reproducible."""
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -30,35 +31,32 @@ def _modules(count: int) -> list[dict]:
                                f"    return value\n" for f in range(3))} for m in range(count)]
 
 
-def _check_schema(items: list[dict]) -> None:
+def _checked(items: list[dict], documents: list[dict], count: int) -> list[str]:
+    """Assert the schema of ``count`` items; returns the text of the document each item came from."""
+    assert len(items) == count
+    texts = {document["id"]: document["text"] for document in documents}
     for item in items:
         assert set(item) == {"id", "question", "choices", "answer", "subject"}
         assert len(item["choices"]) == N_CHOICES == len(set(item["choices"]))
         assert 0 <= item["answer"] < N_CHOICES
     assert len(Counter(item["answer"] for item in items)) > 1  # the answer's position is not a giveaway
+    return [texts[item["id"].split("#")[0]] for item in items]
 
 
 def test_next_sentence_answer_follows_the_stem_and_distractors_do_not(brown: list[dict]) -> None:
     items = next_sentence_items(brown, random.Random(0), 40)
-    assert len(items) == 40
-    _check_schema(items)
-    texts = {document["id"]: document["text"] for document in brown}
-    for item in items:
-        text = texts[item["id"].split("#")[0]]
+    for item, text in zip(items, _checked(items, brown, 40), strict=True):
         after = text[text.index(item["question"]) + len(item["question"]):].lstrip()
         assert after.startswith(item["choices"][item["answer"]])
         for position, choice in enumerate(item["choices"]):
             if position != item["answer"]:
-                assert choice not in text and any(choice in other for other in texts.values())
+                assert choice not in text and any(choice in other["text"] for other in brown)
 
 
 def test_cloze_blanks_a_word_that_the_article_really_has(peoples_daily: list[dict]) -> None:
     items = cloze_items(peoples_daily, random.Random(0), 30)
-    assert len(items) == 30
-    _check_schema(items)
-    texts = {document["id"]: document["text"] for document in peoples_daily}
-    for item in items:
-        assert item["question"] + item["choices"][item["answer"]] in texts[item["id"].split("#")[0]]
+    for item, text in zip(items, _checked(items, peoples_daily, 30), strict=True):
+        assert item["question"] + item["choices"][item["answer"]] in text
         tails = {choice[2:] for choice in item["choices"]}
         assert len(tails) == 1 and tails != {""}  # every choice continues with the same rest of the sentence
         assert all(CJK_IDEOGRAPH.fullmatch(char) for choice in item["choices"] for char in choice[:2])
@@ -67,17 +65,13 @@ def test_cloze_blanks_a_word_that_the_article_really_has(peoples_daily: list[dic
 def test_docstring_items_continue_a_header_with_its_own_summary() -> None:
     modules = _modules(6)
     items = docstring_items(modules, random.Random(0), 12)
-    assert len(items) == 12
-    _check_schema(items)
+    _checked(items, modules, 12)
     for item in items:
-        module = item["id"].split("#")[0]
-        assert item["question"].startswith("def step_") and item["question"].endswith('    """')
-        function = item["question"].split("(")[0].removeprefix("def step_")
-        assert item["choices"][item["answer"]] == f"Return the {function.split('_')[1]}th step of module " \
-                                                  f"{function.split('_')[0]} for value."
-        assert module == f"code:m{function.split('_')[0]}.py"
-        assert all(f"module {function.split('_')[0]} " not in choice
-                   for position, choice in enumerate(item["choices"]) if position != item["answer"])
+        module, function = re.match(r"def step_(\d+)_(\d+)\(value\):\n    \"\"\"$", item["question"]).groups()
+        assert item["id"].startswith(f"code:m{module}.py#")
+        assert item["choices"][item["answer"]] == f"Return the {function}th step of module {module} for value."
+        wrong = [choice for position, choice in enumerate(item["choices"]) if position != item["answer"]]
+        assert all(f"module {module} " not in choice for choice in wrong)  # from other modules only
 
 
 def test_items_depend_only_on_the_seed(brown: list[dict]) -> None:
