@@ -1,4 +1,5 @@
-"""The README's main job at miniature size, end to end: real text to fitted laws and a report (~2 minutes)."""
+"""The README's main job at miniature size, end to end: real text to base models, continual pre-training on every
+corpus with two seeds and both controls, fitted laws, conclusions and a report (~2-3 minutes on 2 idle cores)."""
 
 from __future__ import annotations
 
@@ -28,14 +29,40 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+CORPORA = 6  # clean base + CH, RA, SIM at one level each + the negative and positive controls
+FAMILIES = {"base", "CH", "RA", "SIM", "negative_control", "positive_control"}
+SECTIONS = ["## Did the models learn?", "## Seed noise and effects against the clean base", "## Controls",
+            "## Does loss fall with V?", "## Fitted attribute coefficients", "## Does the paper's ordering",
+            "## Model size: ordering and decision accuracy", "## Held-out prediction error",
+            "## Parameters at a bound", "## Compute", "## Runs"]
+
+
 @pytest.mark.slow
-def test_results_table_has_every_column_and_run(study_dir: Path) -> None:
+def test_results_table_has_every_column_run_and_control(study_dir: Path) -> None:
     table = pd.read_parquet(study_dir / "results.parquet")
-    assert list(table.columns) == [*RESULT_COLUMNS, "data.components.0.sources.0.path"]  # + the swept corpus
-    assert table[RUN_COLUMN].nunique() == 2 * 10  # 2 presets x (base + 3 families x 3 levels)
+    assert list(table.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS  # then the swept overrides
+    continued = table[table["V"] > 0]
+    assert continued[RUN_COLUMN].nunique() == 2 * CORPORA * 2  # 2 presets x corpora x 2 seeds
+    assert set(table["family"]) == FAMILIES
     assert set(table["test_set"]) == {"en_prose", "zh_news", "code"}
-    assert table[["CH", "RA", "SIM", "loss"]].notna().all().all()
-    assert table.groupby(RUN_COLUMN)["V"].nunique().eq(3).all()  # two WSD branches + the final
+    assert table[["CH", "RA", "SIM", "loss", "seed"]].notna().all().all()
+    assert continued.groupby(RUN_COLUMN)["V"].nunique().eq(3).all()  # two WSD branches + the final
+    base_models = table[table["V"] == 0]  # each size's base model, once per test set
+    assert len(base_models) == 2 * 3 and set(base_models["family"]) == {"base"}
+    assert base_models[RUN_COLUMN].nunique() == 2
+
+
+@pytest.mark.slow
+def test_conclusions_hold_noise_controls_sizes_and_heldout_error(study_dir: Path) -> None:
+    conclusions = json.loads((study_dir / "conclusions.json").read_text())
+    assert conclusions["noise"]["dof"] > 0 and np.isfinite(conclusions["noise"]["sd"])
+    assert set(conclusions["controls"]) == {"negative_control", "positive_control"}
+    assert set(conclusions["baselines"]["test_sets"]) == {"en_prose", "zh_news", "code"}
+    assert set(conclusions["learned"]) == {"llama_100k", "llama_300k"}
+    [pair] = conclusions["sizes"]
+    assert (pair["small"], pair["large"]) == ("llama_100k", "llama_300k") and pair["cells"] == CORPORA * 3
+    assert set(conclusions["heldout"]) == {"ziya2/llama_100k", "ziya2/llama_300k", "joint"}
+    assert all(np.isfinite(entry["heldout"]) for entry in conclusions["heldout"].values())
 
 
 @pytest.mark.slow
@@ -57,7 +84,9 @@ def test_report_references_existing_figures(study_dir: Path) -> None:
     for image in images:
         path = study_dir / image
         assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
-    assert "Does the paper's ordering" in report and "RA ≈ CH ≫ SIM" in report
+    assert "RA ≈ CH ≫ SIM" in report
+    positions = [report.index(section) for section in SECTIONS]  # every section, in order
+    assert positions == sorted(positions)
 
 
 @pytest.mark.slow
@@ -66,7 +95,7 @@ def test_rerun_skips_finished_work(study_dir: Path) -> None:
                "logger=none", f"hydra.run.dir={study_dir}"]
     summaries = [run.summary for run in find_run_dirs(study_dir / "runs")]
     before = {path: path.stat().st_mtime for path in summaries}
-    assert len(before) == 2 * 10
+    assert len(before) == 2 * CORPORA * 2 + 2  # and the two base models
     process = subprocess.run(command, capture_output=True, text=True, cwd=repo_root(), timeout=600)
     assert process.returncode == 0, process.stderr[-3000:]
     assert {path: path.stat().st_mtime for path in summaries} == before

@@ -10,17 +10,27 @@ content like the data factory's models.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ziya2lab.attributes.levels import BASE as BASE_CORPUS
+from ziya2lab.common.atomic import atomic_write_json
+from ziya2lab.common.jsonl import read_jsonl
 from ziya2lab.data.kenlm_model import train_lines_model
+from ziya2lab.train.config import TrainAppConfig
+from ziya2lab.train.datasets import build_eval_windows, load_tokenizer
+from ziya2lab.train.tokens import build_token_file
 
 LN10 = math.log(10.0)
 UNIGRAM_ADD_K = 0.5  # Jeffreys-style add-½ smoothing: every vocabulary entry keeps some mass
 TRIGRAM_ORDER = 3
 KENLM_LINE_TOKENS = 512  # long documents are cut into lines: lmplz holds a line's n-grams in memory
+BASELINES_FILE = "baselines.json"
+PRETRAIN_CORPUS = "pretrain"  # the study's pre-training split (study.base_models.PRETRAIN)
 
 
 @dataclass(frozen=True)
@@ -95,3 +105,30 @@ def baseline_losses(train_ids: Sequence[Sequence[int]], test_sets: dict[str, Seq
                              int(sum(len(document) for document in ids)))
         for name, ids in test_sets.items()
     }
+
+
+def scored_targets(config: TrainAppConfig, tokenizer) -> dict[str, np.ndarray]:
+    """Per test set, the target tokens the trainer scores: its first ``data.eval_max_windows`` windows, in order."""
+    targets = {}
+    for name, windows in build_eval_windows(config.data, tokenizer, config.train.seq_len).items():
+        wanted = min(len(windows), config.data.eval_max_windows)
+        targets[name] = np.concatenate([windows.window(0, index).targets for index in range(wanted)])
+    return targets
+
+
+def study_baselines(config: TrainAppConfig, corpus_files: Mapping[str, Path], directory: Path,
+                    trained_on: Sequence[str] = (PRETRAIN_CORPUS, BASE_CORPUS)) -> dict[str, Any]:
+    """``directory/baselines.json``: the unigram and trigram losses, on exactly the tokens the trainer scores, of
+    the text the clean-base model trained on (``trained_on``: the pre-training split and the clean base corpus),
+    and every corpus's size in tokens (for epochs)."""
+    tokenizer = load_tokenizer(config.tokenizer)
+    corpora = {name: build_token_file(read_jsonl(path), tokenizer, f"study/{name}")
+               for name, path in corpus_files.items()}
+    train_ids = [corpora[name].document(index) for name in trained_on for index in range(corpora[name].n_documents)]
+    losses = baseline_losses(train_ids, {name: [ids] for name, ids in scored_targets(config, tokenizer).items()},
+                             len(tokenizer), "study-baseline")
+    record = {"trained_on": list(trained_on), "train_tokens": int(sum(len(ids) for ids in train_ids)),
+              "test_sets": {name: asdict(value) for name, value in losses.items()},
+              "corpus_tokens": {name: int(corpus.n_tokens) for name, corpus in corpora.items()}}
+    atomic_write_json(directory / BASELINES_FILE, record)
+    return record

@@ -1,7 +1,8 @@
 """Structured configs of the study app (``conf/attribute_scaling.yaml``) and the collector app.
 
-Every default lives here; ``conf/study/*.yaml`` presets only override. The default preset is sized to finish in
-about 15 minutes on 2 CPU cores; ``study=full`` is the workstation/GPU preset and ``study=mini`` the test's.
+Every default lives here; ``conf/study/*.yaml`` presets only override. The default preset is sized (by its FLOP
+arithmetic, docs/STUDY.md) to finish within 20 minutes on 2 CPU cores; ``study=full`` is the GPU-node preset and
+``study=mini`` the test's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from ziya2lab.train.config import LoggerConfig
 
 @dataclass
 class GridConfig:
-    """The training grid: every model preset × every corpus × every seed, each run yielding several volumes.
+    """The continual pre-training grid: every model preset × every corpus × every seed, each run continuing that
+    preset's base model (``BaseModelConfig``) and yielding several volumes.
 
     ``trainer`` holds the study's trainer settings in the trainer's own keys and only where they differ from its
     defaults (``ziya2lab.train.config``); the grid checks them against the trainer's schema before anything runs.
@@ -27,22 +29,49 @@ class GridConfig:
     volumes V, each a complete learning-rate schedule.
     """
 
-    models: list[str] = field(default_factory=lambda: ["llama_100k", "llama_300k", "llama_1m"])  # 12.5x in N
-    seeds: list[int] = field(default_factory=lambda: [0])
+    models: list[str] = field(default_factory=lambda: ["llama_300k", "llama_1m"])  # the N ladder, 3.7x in N
+    seeds: list[int] = field(default_factory=lambda: [0, 1])  # >= 2: the seed-to-seed noise is measured
     branch_fractions: list[float] = field(default_factory=lambda: [0.25, 0.5])
-    trainer: dict[str, Any] = field(default_factory=lambda: {"train": {"max_tokens": 200_000, "batch_size": 16}})
+    trainer: dict[str, Any] = field(default_factory=lambda: {
+        "train": {"max_tokens": 196_608, "seq_len": 128, "batch_size": 16, "lr": 1e-3, "min_lr": 1e-4}})
     extra_overrides: list[str] = field(default_factory=list)  # passed verbatim to every trainer run
+
+
+@dataclass
+class BaseModelConfig:
+    """The shared starting point of every continual pre-training run: one model per preset of ``grid.models``,
+    pre-trained from scratch on the pre-training split (clean text disjoint from every study corpus).
+
+    ``trainer`` is in the trainer's own keys, like ``GridConfig.trainer``; each base run is a WSD run with no
+    branches, and its final evaluation is the V = 0 row of every continuation from it.
+    """
+
+    trainer: dict[str, Any] = field(default_factory=lambda: {
+        "train": {"max_tokens": 2_097_152, "seq_len": 128, "batch_size": 16, "lr": 3e-3, "min_lr": 3e-4}})
+    seed: int = 0
+    pretrain_fraction: float = 0.7  # share of the clean corpus's characters held out for pre-training
+
+
+@dataclass
+class ControlsConfig:
+    """The harness's calibration: a negative control (a second clean corpus, disjoint from the base corpus and
+    of the same size: its effect must be nil) and a positive control (the base corpus with a fixed fraction of
+    every document's words/characters shuffled in place: a known harm that must be detected)."""
+
+    negative: bool = True
+    shuffle_fraction: float | None = 0.5  # None: no positive control
 
 
 @dataclass
 class LevelsConfig:
     """Each family moves one attribute over ``levels`` (fractions in [0, 1]) at equal corpus size."""
 
-    CH: list[float] = field(default_factory=lambda: [0.2, 0.5, 0.8])  # fraction of documents made incoherent
-    RA: list[float] = field(default_factory=lambda: [0.2, 0.5, 0.8])  # fraction of documents made hard to read
-    SIM: list[float] = field(default_factory=lambda: [0.1, 0.25, 0.5])  # fraction of characters from the pool
+    CH: list[float] = field(default_factory=lambda: [0.4, 0.8])  # fraction of documents made incoherent
+    RA: list[float] = field(default_factory=lambda: [0.4, 0.8])  # fraction of documents made hard to read
+    SIM: list[float] = field(default_factory=lambda: [0.2, 0.5])  # fraction of characters from the pool
     similarity_target: str = "code"  # whose held-out pool the SIM family mixes in
-    budget_fraction: float = 0.85  # every corpus holds this fraction of the clean base's characters
+    budget_fraction: float = 0.45  # every corpus holds this fraction of the continuation pool's characters (at most
+    # 0.5, so the negative control can be disjoint from the base corpus)
 
 
 @dataclass
@@ -50,17 +79,22 @@ class FitConfig:
     bootstrap: int = 40  # resamples of runs for the confidence intervals
     refine: int = 16  # L-BFGS-B runs from the best grid starts
     bootstrap_refine: int = 1
+    heldout: bool = True  # refit without each run's largest V and predict it (held-out prediction error)
 
 
 @dataclass
 class StudyConfig:
     name: str = "default"
     factory_overrides: list[str] = field(default_factory=list)  # overrides of the build_data app (data factory)
-    max_base_chars: int | None = 1_500_000  # cap on the clean corpus used as the base of every family
+    max_base_chars: int | None = None  # cap on the clean corpus (pre-training split + continuation pool)
     tokenizer_vocab_size: int = 2048
+    base_model: BaseModelConfig = field(default_factory=BaseModelConfig)
     levels: LevelsConfig = field(default_factory=LevelsConfig)
+    controls: ControlsConfig = field(default_factory=ControlsConfig)
     raters: RatersConfig = field(default_factory=RatersConfig)
     test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news", "qa", "code"])
+    natural_test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news", "qa"])  # not code: the
+    # "learned beyond token frequencies" check averages over these
     grid: GridConfig = field(default_factory=GridConfig)
     workers: int = 2  # trainer runs at once
     threads_per_run: int = 1  # torch threads per run (workers × threads ≈ cores)

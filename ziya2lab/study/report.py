@@ -107,7 +107,9 @@ def _data_sections(title: str, table: pd.DataFrame, corpora: pd.DataFrame, test_
         "",
         f"Generated {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC from {_runs(table).shape[0]} runs "
         f"({len(table)} rows of `results.parquet`). Every number and figure below is computed from "
-        "`results.parquet`, the corpora's `attributes.json` and `fits.json`; none is typed by hand.",
+        "`results.parquet`, the corpora's `attributes.json`, `fits.json` and `conclusions.json` (computed from those and "
+        "the baselines); none is typed by hand. Design: one base model per size pre-trained on a clean split, each "
+        "continued on every corpus; V counts continuation tokens and the V = 0 rows are the base models.",
         "",
         "## Corpora (measured attributes)",
         "",
@@ -178,6 +180,126 @@ def _runs_section(table: pd.DataFrame, outcomes: Sequence[RunOutcome]) -> list[s
     ]
 
 
+def _table(rows: list[dict[str, Any]] | pd.DataFrame) -> str:
+    frame = pd.DataFrame(rows)
+    return frame.to_markdown(index=False, floatfmt=".4g") if not frame.empty else "(none)"
+
+
+def _learned_section(conclusions: Mapping[str, Any]) -> list[str]:
+    baselines = conclusions["baselines"]
+    rows = [{"model": model, "test set": name, "V": entry["V"], "loss": value["loss"], "unigram": value["unigram"],
+             "KN trigram": value["trigram"], "below unigram": value["below_unigram"],
+             "below trigram": value["below_trigram"]}
+            for model, entry in conclusions["learned"].items() for name, value in entry["test_sets"].items()]
+    margins = [f"- {model}: {entry['mean_below_unigram_natural']:.3f} nats/token below the unigram table on average "
+               f"over the natural-text test sets" for model, entry in conclusions["learned"].items()]
+    return [
+        "## Did the models learn? Clean-base model against the baselines",
+        "",
+        f"Baselines fitted on the {baselines['train_tokens']:,} tokens the clean-base model trained on "
+        f"({' + '.join(baselines['trained_on'])}): an add-½ unigram table and a modified Kneser–Ney trigram (KenLM), "
+        "scored on exactly the test tokens the trainer scores (nats/token). Model losses are seed means at the final V.",
+        "",
+        _table(rows),
+        "",
+        *margins,
+        "",
+    ]
+
+
+def _effects_section(conclusions: Mapping[str, Any]) -> list[str]:
+    noise, monotone = conclusions["noise"], conclusions["monotone"]
+    if noise is None:
+        return ["## Effects against the clean base", "", f"Not measured: {conclusions['why']}", ""]
+    effects = pd.DataFrame(conclusions["effects"])
+    top = effects.loc[effects.groupby(["model", "family", "test_set"])["level"].transform("max") == effects["level"]]
+    shown = top[["model", "family", "corpus", "test_set", "delta", "low", "high", "in_noise_units"]].rename(
+        columns={"delta": "Δloss", "low": "95% low", "high": "95% high", "in_noise_units": "Δ / seed sd"})
+    return [
+        "## Seed noise and effects against the clean base (final V)",
+        "",
+        f"Seed-to-seed noise of the final loss, pooled over {noise['cells']} (model, corpus, test set) cells: "
+        f"sd = {noise['sd']:.4g} nats ({noise['dof']} degrees of freedom). Δloss is the corpus's seed mean minus the "
+        "clean base's (positive: worse), with a 95% t interval on the pooled variance; the last column is Δ in units "
+        "of the seed sd. Each family's top level and the controls:",
+        "",
+        _table(shown),
+        "",
+        "## Controls: what this study can and cannot see",
+        "",
+        _table([{"control": family, **values} for family, values in conclusions["controls"].items()]),
+        "",
+        *(f"- {key}: {value}" for key, value in conclusions.get("verdict", {}).items()),
+        "",
+        "## Does loss fall with V?",
+        "",
+        f"{monotone['fraction']:.1%} of {monotone['sequences']} (run, test set) sequences fall at every V (the base "
+        "model's V = 0 first). By family:",
+        "",
+        _table([{"family": family, "fraction falling": value} for family, value in monotone["by_family"].items()]),
+        "",
+    ]
+
+
+def _sizes_and_fits_section(conclusions: Mapping[str, Any]) -> list[str]:
+    sizes = [{"small": pair["small"], "large": pair["large"], "cells": pair["cells"],
+              "larger model lower": pair["larger_lower"], "mean decision accuracy": pair["mean_decision_accuracy"],
+              **{f"DA {name}": f"{value['estimate']:.3g} [{value['low']:.3g}, {value['high']:.3g}]"
+                 for name, value in pair["decision_accuracy"].items()}} for pair in conclusions["sizes"]]
+    heldout = [{"fit": name, **{key: value for key, value in entry.items() if key != "refit_failures"},
+                "refit failures": "; ".join(entry.get("refit_failures", []))}
+               for name, entry in conclusions["heldout"].items()]
+    bounds = [{"fit": name, "at bound": ", ".join(entry["at_bound"]) or "none",
+               **{f"{coefficient}=0: p": test["p_value"] for coefficient, test in entry["zero_tests"].items()},
+               **{f"{coefficient}=0 supported": test["bound_supported"]
+                  for coefficient, test in entry["zero_tests"].items()}}
+              for name, entry in conclusions["bounds"].items()]
+    return [
+        "## Model size: ordering and decision accuracy",
+        "",
+        "Share of (corpus, test set) cells where the larger model is lower at the final V, and DataDecide's decision "
+        "accuracy (corpus pairs ordered alike at both sizes) per test set with a 95% bootstrap CI over corpora:",
+        "",
+        _table(sizes),
+        "",
+        "## Held-out prediction error",
+        "",
+        "Each fit refitted without every run's largest V, then predicting it: median |log residual| held out, beside "
+        "the in-sample median.",
+        "",
+        _table(heldout),
+        "",
+        "## Parameters at a bound",
+        "",
+        "A parameter at its lower bound is a finding, not an estimate: each attribute coefficient is tested at 0 by a "
+        "likelihood-ratio test against ½χ²₀ + ½χ²₁ (`FitResult.bound_test`); 'supported' means the data cannot reject "
+        "no effect at the 95% level.",
+        "",
+        _table(bounds),
+        "",
+    ]
+
+
+def _budget_section(conclusions: Mapping[str, Any]) -> list[str]:
+    budget = conclusions["budget"]
+    runs = pd.DataFrame(budget["runs"])
+    summary = (runs.groupby("base_model").agg(runs=("run", "size"), tokens_per_run=("tokens", "mean"),
+                                              epochs=("epochs", "mean"), flops=("flops", "sum"),
+                                              wall_time_s=("wall_time_s", "sum")).reset_index()
+               if not runs.empty else runs)
+    return [
+        "## Compute",
+        "",
+        f"The runs processed {budget['total_flops']:.3g} FLOP (cooldown branches included); at this machine's "
+        f"measured fp32 GEMM peak of {budget['peak_flops'] / 1e9:.4g} GFLOP/s ({budget['peak_threads']} threads) "
+        f"that is {budget['seconds_at_peak']:.4g} s; the runs' summed wall time is {budget['train_wall_time_s']:.4g} s. "
+        "Tokens per run and epochs over each run's corpus:",
+        "",
+        _table(summary),
+        "",
+    ]
+
+
 def write_report(
     out_dir: Path,
     table: pd.DataFrame,
@@ -186,6 +308,7 @@ def write_report(
     fits: Mapping[str, StudyFit],
     summary: Mapping[str, Any],
     outcomes: Sequence[RunOutcome],
+    conclusions: Mapping[str, Any],
 ) -> Path:
     """``out_dir/report.md`` with its figures under ``out_dir/figures``."""
     images = write_figures(out_dir / "figures", table, fits, summary)
@@ -195,7 +318,11 @@ def write_report(
 
     lines = [
         *_data_sections(out_dir.name, table, corpora, test_sets, list(fits), image),
+        *_learned_section(conclusions),
+        *_effects_section(conclusions),
         *_fit_sections(fits, summary, image),
+        *_sizes_and_fits_section(conclusions),
+        *_budget_section(conclusions),
         *_runs_section(table, outcomes),
     ]
     report = out_dir / "report.md"

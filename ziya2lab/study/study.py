@@ -1,10 +1,17 @@
 """The end-to-end data-centric scaling study, from real text to fitted laws with intervals and a report.
 
-1. data factory on the embedded corpus → clean bilingual base;  2. held-out test sets with disjoint SIM pools;
-3. CH/RA/SIM families at controlled levels, each corpus rated;  4. one small BPE for every run;
-5. the training grid (model presets × corpora × seeds, WSD branches for several V per run);
-6. ``results.parquet``;  7. Ziya2's law per size and the joint law, bootstrapped over runs;
-8. ``report.md`` with figures;  9. a wandb summary run (offline by default).
+The paper's own design (continual pre-training, Eqs. 3–4): one base model per size is pre-trained on clean text,
+then continued on each attribute-level corpus; V counts the continuation's tokens and V = 0 is the base model.
+
+1. data factory on the embedded corpus → clean bilingual text, split into a pre-training split and a disjoint
+   continuation pool;  2. held-out test sets with disjoint SIM pools;  3. from the pool: the clean base corpus,
+   CH/RA/SIM families at controlled levels and the negative/positive controls, each corpus rated;
+4. one small BPE for every run;  5. unigram and Kneser–Ney trigram baselines on the test sets' scored tokens;
+6. the runs: a base model per size, then every (size, corpus, seed) continued from it (WSD branches give several
+   V per run);  7. ``results.parquet`` (the base models are its V = 0 rows);  8. Ziya2's law per size and the joint
+   law, bootstrapped over runs, with held-out error and bound tests;  9. what the study can conclude (seed noise,
+   effects, controls, decision accuracy: ``conclusions.json``);  10. ``report.md`` with figures;  11. a wandb
+   summary run (offline by default).
 Every step and run is cached under the study directory, keyed by its settings, so a re-run skips finished work.
 """
 
@@ -22,9 +29,9 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from ziya2lab.attributes import SimilarityRater, make_levels, rate_corpus
-from ziya2lab.attributes.levels import BASE, DOCUMENTS_FILE, corpus_name
+from ziya2lab.attributes.levels import BASE, DOCUMENTS_FILE, corpus_name, take_chars
 from ziya2lab.common.atomic import atomic_write_json
-from ziya2lab.common.attributes import COLUMNS, RUN_COLUMN
+from ziya2lab.common.attributes import COLUMNS
 from ziya2lab.common.hashing import hash_texts
 from ziya2lab.common.jsonl import read_jsonl, write_jsonl
 from ziya2lab.common.run_dir import CORPUS_ATTRIBUTES_FILE
@@ -32,12 +39,25 @@ from ziya2lab.data.factory import run_factory
 from ziya2lab.data.readers import MalformedRecord, read_documents
 from ziya2lab.eval.heldout import build_test_sets, pool_path
 from ziya2lab.study.analysis import fit_study
+from ziya2lab.study.base_models import (
+    PRETRAIN,
+    StudyPlan,
+    continuation_grid,
+    dependent_launch,
+    link_base_models,
+    plan_base_models,
+    results_with_base_rows,
+)
+from ziya2lab.study.baselines import study_baselines
 from ziya2lab.study.cache import run_cached_step
+from ziya2lab.study.collect import collect
 from ziya2lab.study.compose import compose_app
+from ziya2lab.study.conclusions import FITTED_FAMILIES, heldout_errors, study_conclusions
 from ziya2lab.study.config import StudyAppConfig, StudyConfig
+from ziya2lab.study.controls import NEGATIVE_CONTROL, POSITIVE_CONTROL, negative_control, positive_control
 from ziya2lab.study.grid import RunSpec, grid_specs
 from ziya2lab.study.report import fit_summary, write_report
-from ziya2lab.study.results import write_results
+from ziya2lab.study.results import save_table
 from ziya2lab.study.runner import run_grid
 from ziya2lab.study.summary_run import log_summary_run
 from ziya2lab.tokenizer.small_bpe import train_small_bpe
@@ -80,14 +100,30 @@ def build_base(study: StudyConfig, directory: Path) -> list[dict]:
     return kept
 
 
-def build_corpora(study: StudyConfig, base: list[dict], test_sets: dict[str, Path], directory: Path) -> pd.DataFrame:
-    """Every family and level, each rated; the ratings go into each corpus's attributes record for the collector."""
+def split_base(documents: list[dict], pretrain_fraction: float) -> tuple[list[dict], list[dict]]:
+    """(pre-training split, continuation pool): the first ``pretrain_fraction`` of the (shuffled) clean corpus's
+    characters pre-train the base models; every study corpus is drawn from the rest, so none repeats them."""
+    if not 0.0 < pretrain_fraction < 1.0:
+        raise ValueError(f"study.base_model.pretrain_fraction={pretrain_fraction} must lie strictly between 0 and 1")
+    budget = pretrain_fraction * sum(len(document["text"]) for document in documents)
+    pretrain = take_chars(documents, int(budget))
+    return pretrain, documents[len(pretrain):]
+
+
+def build_corpora(study: StudyConfig, pool: list[dict], test_sets: dict[str, Path], directory: Path) -> pd.DataFrame:
+    """Every family and level and the two controls, each rated; the ratings go into each corpus's attributes record
+    for the collector."""
     target = study.levels.similarity_target
     if target not in test_sets:
         raise KeyError(f"study.levels.similarity_target={target!r} is not among study.test_sets {list(test_sets)}")
     levels = {family: list(getattr(study.levels, family)) for family in COLUMNS}
-    corpora = make_levels(base, levels, {target: read_jsonl(pool_path(test_sets[target]))}, directory,
+    corpora = make_levels(pool, levels, {target: read_jsonl(pool_path(test_sets[target]))}, directory,
                           study.levels.budget_fraction, study.seed)
+    base = read_jsonl(corpora[0].path)
+    if study.controls.negative:
+        corpora.append(negative_control(pool, base, directory, study.seed))
+    if study.controls.shuffle_fraction is not None:
+        corpora.append(positive_control(base, study.controls.shuffle_fraction, directory, study.seed))
     similarity = SimilarityRater({name: [doc["text"] for doc in read_jsonl(path)] for name, path in test_sets.items()},
                                  study.raters.similarity)
     rows = []
@@ -116,6 +152,14 @@ class StudyLayout:
         return self.root / "factory"
 
     @property
+    def pretrain(self) -> Path:
+        return self.root / PRETRAIN
+
+    @property
+    def pretrain_file(self) -> Path:
+        return self.pretrain / DOCUMENTS_FILE
+
+    @property
     def test_sets(self) -> Path:
         return self.root / "test_sets"
 
@@ -128,24 +172,72 @@ class StudyLayout:
         return self.root / "tokenizer"
 
     @property
+    def baselines(self) -> Path:
+        return self.root / "baselines"
+
+    @property
     def runs(self) -> Path:
         return self.root / "runs"
+
+    @property
+    def base_models(self) -> Path:
+        """Links to each base model's ``final/``, named by its shape (one ``stage.init_from`` for every size)."""
+        return self.root / "base_models"
 
     def test_set_files(self, study: StudyConfig) -> dict[str, Path]:
         return {name: self.test_sets / f"{name}.jsonl" for name in study.test_sets}
 
     def corpus_files(self, study: StudyConfig) -> dict[str, Path]:
-        """The training file of the clean base and of every (family, level), as ``make_levels`` writes them."""
+        """The training file of the clean base, every (family, level) and each control, as the corpora step writes
+        them."""
         names = [BASE, *(corpus_name(family, level) for family in COLUMNS for level in getattr(study.levels, family))]
+        names += [NEGATIVE_CONTROL] if study.controls.negative else []
+        names += [POSITIVE_CONTROL] if study.controls.shuffle_fraction is not None else []
         return {name: self.corpora / name / DOCUMENTS_FILE for name in names}
 
 
-def plan_grid(cfg: StudyAppConfig) -> list[RunSpec]:
-    """The study's training runs, typed and validated against the trainer's schema; nothing needs to exist yet."""
+def plan_study(cfg: StudyAppConfig) -> StudyPlan:
+    """The base models and the continuation runs, typed and validated against the trainer's schema; nothing needs
+    to exist yet."""
     layout = StudyLayout(Path(cfg.output_dir))
     study = cfg.study
-    return grid_specs(study.grid, layout.corpus_files(study), layout.test_set_files(study), layout.tokenizer,
-                      cfg.logger, study.name, layout.runs)
+    test_sets = layout.test_set_files(study)
+    bases = plan_base_models(study, layout.pretrain_file, test_sets, layout.tokenizer, cfg.logger, layout.runs)
+    grid = continuation_grid(study.grid, bases, layout.base_models)
+    continuations = grid_specs(grid, layout.corpus_files(study), test_sets, layout.tokenizer, cfg.logger, study.name,
+                               layout.runs)
+    return StudyPlan(bases, continuations, layout.base_models)
+
+
+def plan_grid(cfg: StudyAppConfig) -> list[RunSpec]:
+    """The continuation runs (the grid a sweep file describes; the base models are the study's own step)."""
+    return plan_study(cfg).continuations
+
+
+def _prepare_inputs(study: StudyConfig, layout: StudyLayout) -> tuple[dict[str, Path], pd.DataFrame, str]:
+    """Steps 1–5, each cached: (test set files, the corpora's ratings, the clean text's hash)."""
+    settings = _container(OmegaConf.structured(study))
+    base = run_cached_step(layout.factory, {"factory": settings["factory_overrides"], "cap": study.max_base_chars,
+                                            "seed": study.seed},
+                           build=lambda directory: _save_base(build_base(study, directory), directory),
+                           load=_load_base)
+    base_hash = hash_texts(document["text"] for document in base)
+    pretrain, pool = split_base(base, study.base_model.pretrain_fraction)
+    run_cached_step(layout.pretrain, {"base": base_hash, "fraction": study.base_model.pretrain_fraction},
+                    build=lambda directory: _save_pretrain(pretrain, directory), load=lambda directory: directory)
+    test_sets = run_cached_step(layout.test_sets, {"names": study.test_sets},
+                                build=lambda directory: build_test_sets(directory, study.test_sets),
+                                load=lambda directory: layout.test_set_files(study))
+    corpora = run_cached_step(layout.corpora, {"base": base_hash, "split": study.base_model.pretrain_fraction,
+                                               "levels": settings["levels"], "controls": settings["controls"],
+                                               "raters": settings["raters"], "test_sets": study.test_sets},
+                              build=lambda directory: build_corpora(study, pool, test_sets, directory),
+                              load=lambda directory: pd.DataFrame(json.loads((directory / CORPORA_INDEX).read_text())))
+    run_cached_step(layout.tokenizer, {"pretrain": hash_texts(document["text"] for document in pretrain),
+                                       "vocab": study.tokenizer_vocab_size},
+                    build=lambda directory: _train_tokenizer(pretrain, study.tokenizer_vocab_size, directory),
+                    load=lambda directory: directory)
+    return test_sets, corpora, base_hash
 
 
 def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
@@ -153,35 +245,35 @@ def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
         cfg = OmegaConf.to_object(cfg)
     study, out = cfg.study, Path(cfg.output_dir)
     layout = StudyLayout(out)
-    specs = plan_grid(cfg)  # a grid the trainer refuses fails here, before the factory starts
+    plan = plan_study(cfg)  # a grid the trainer refuses fails here, before the factory starts
     out.mkdir(parents=True, exist_ok=True)
-    settings = _container(OmegaConf.structured(study))
-
-    base = run_cached_step(layout.factory, {"factory": settings["factory_overrides"], "cap": study.max_base_chars,
-                                            "seed": study.seed},
-                           build=lambda directory: _save_base(build_base(study, directory), directory),
-                           load=_load_base)
-    base_hash = hash_texts(document["text"] for document in base)
-    test_sets = run_cached_step(layout.test_sets, {"names": study.test_sets},
-                                build=lambda directory: build_test_sets(directory, study.test_sets),
-                                load=lambda directory: layout.test_set_files(study))
-    corpora = run_cached_step(layout.corpora, {"base": base_hash, "levels": settings["levels"],
-                                               "raters": settings["raters"], "test_sets": study.test_sets},
-                              build=lambda directory: build_corpora(study, base, test_sets, directory),
-                              load=lambda directory: pd.DataFrame(json.loads((directory / CORPORA_INDEX).read_text())))
-    run_cached_step(layout.tokenizer, {"base": base_hash, "vocab": study.tokenizer_vocab_size},
-                    build=lambda directory: _train_tokenizer(base, study.tokenizer_vocab_size, directory),
-                    load=lambda directory: directory)
+    test_sets, corpora, base_hash = _prepare_inputs(study, layout)
     _check_built_as_planned(corpora, layout, study)
+    corpus_files = {PRETRAIN: layout.pretrain_file, **layout.corpus_files(study)}
+    baselines = run_cached_step(layout.baselines, {"base": base_hash, "corpora": _container(corpora.to_dict()),
+                                                   "tokenizer": study.tokenizer_vocab_size,
+                                                   "eval": plan.continuations[0].overrides},
+                                build=lambda directory: study_baselines(plan.continuations[0].config, corpus_files,
+                                                                        directory),
+                                load=lambda directory: json.loads((directory / "baselines.json").read_text()))
 
-    outcomes = run_grid(specs, layout.runs, study.workers, study.threads_per_run)
-    table = write_results(layout.runs, out / "results.parquet")
-    table = table[table[RUN_COLUMN].isin({spec.run_id for spec in specs})]  # runs of older settings stay out
+    link_base_models(plan)
+    outcomes = run_grid([*plan.bases, *plan.continuations], layout.runs, study.workers, study.threads_per_run,
+                        launch=dependent_launch(plan))
+    collected = collect(layout.runs)
+    table = results_with_base_rows(collected, plan)
+    save_table(table, out / "results.parquet")
+    save_table(table, out / "results.csv")
 
-    fits = fit_study(table, study.fits, study.seed)
-    summary = fit_summary(fits, table)
+    fitted = table[table["family"].isin(FITTED_FAMILIES) & (table["V"] > 0)]
+    fits = fit_study(fitted, study.fits, study.seed)
+    summary = fit_summary(fits, fitted)
     atomic_write_json(out / "fits.json", summary)
-    report = write_report(out, table, corpora.drop(columns=["path"]), test_sets, fits, summary, outcomes)
+    conclusions = study_conclusions(table, fits, baselines, plan, study,
+                                    heldout_errors(fitted, fits, study.fits) if study.fits.heldout else {})
+    atomic_write_json(out / "conclusions.json", conclusions)
+    report = write_report(out, table, corpora.drop(columns=["path"]), test_sets, fits, summary, outcomes,
+                          conclusions)
     log_summary_run(cfg.logger, study.name, out, table, fits)
     return StudyResult(out, out / "results.parquet", report, summary,
                        [str(outcome.run_dir) for outcome in outcomes if outcome.status == "failed"])
@@ -206,6 +298,15 @@ def _save_base(documents: list[dict], directory: Path) -> list[dict]:
 
 def _load_base(directory: Path) -> list[dict]:
     return read_jsonl(directory / BASE_FILE)
+
+
+def _save_pretrain(documents: list[dict], directory: Path) -> Path:
+    """The pre-training split as a corpus the collector recognises (family ``pretrain``): its runs are base models."""
+    write_jsonl(directory / DOCUMENTS_FILE, documents)
+    atomic_write_json(directory / CORPUS_ATTRIBUTES_FILE, {"corpus": PRETRAIN, "family": PRETRAIN, "level": None,
+                                                          "documents": len(documents),
+                                                          "chars": sum(len(doc["text"]) for doc in documents)})
+    return directory
 
 
 def _train_tokenizer(base: list[dict], vocab_size: int, directory: Path) -> Path:
