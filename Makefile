@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: install run test test-fast lint
+.PHONY: install run test test-fast lint slurm-up slurm-down
 
 install: $(STAMP)
 
@@ -32,3 +32,11 @@ test-fast: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# A single-node Slurm cluster on this machine, as root (docs/CLUSTER.md). While it is up, `make test` also runs
+# the tests marked `slurm` (after `eval "$$(scripts/slurm/env.sh)"`, or from its default state directory).
+slurm-up:
+	bash scripts/slurm/up.sh
+
+slurm-down:
+	bash scripts/slurm/down.sh
