@@ -7,6 +7,7 @@ continues the same wandb run.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -14,6 +15,8 @@ from ziya2lab.common.atomic import atomic_write_text
 from ziya2lab.common.jsonl import append_jsonl, write_jsonl
 from ziya2lab.common.run_dir import RunDir, RunSummary
 from ziya2lab.train.config import LoggerConfig, LoggerKind
+
+log = logging.getLogger(__name__)
 
 
 class MetricsLog:
@@ -66,22 +69,39 @@ class WandbMirror:
     def run_id(self) -> str | None:
         return self.run.id if self.run is not None else None
 
+    def _lost(self, error: ConnectionError) -> None:
+        """wandb's service process is gone (a Slurm requeue, preemption or cancel sends SIGTERM to every process of
+        the job): mirroring stops, and the run goes on to write its checkpoint. ``metrics.jsonl`` keeps every record,
+        and the resumed run continues the same wandb run id."""
+        log.warning("wandb mirror lost (%r); metrics.jsonl keeps every record, the run continues", error)
+        self.run = None
+
     def log(self, record: dict[str, Any]) -> None:
         if self.run is not None:
-            self.run.log({key: value for key, value in record.items() if key != "step"}, step=record["step"])
+            try:
+                self.run.log({key: value for key, value in record.items() if key != "step"}, step=record["step"])
+            except ConnectionError as error:
+                self._lost(error)
 
     def summarize(self, summary: RunSummary) -> None:
         """The summary's scalars, and each final eval loss under the key the metrics records log it as."""
-        if self.run is not None:
+        if self.run is None:
+            return
+        try:
             for key, value in summary.to_dict().items():
                 if isinstance(value, int | float | str):
                     self.run.summary[key] = value
             for name, loss in summary.eval.items():
                 self.run.summary[eval_key(name)] = loss
+        except ConnectionError as error:
+            self._lost(error)
 
     def finish(self, failed: bool) -> None:
         if self.run is not None:
-            self.run.finish(exit_code=1 if failed else 0)
+            try:
+                self.run.finish(exit_code=1 if failed else 0)
+            except ConnectionError as error:
+                self._lost(error)
             self.run = None
 
 
