@@ -269,14 +269,14 @@ def _sweep_values(override: Override) -> list[str]:
 def _sweeps(cfg: DictConfig, overrides: list[str]) -> tuple[list[str], dict[str, list[str]]]:
     """The fixed overrides, and each swept key's values (from the command line and ``hydra.sweeper.params``)."""
     parser = OverridesParser.create()
-    swept = {key: str(value) for key, value in (cfg.hydra.sweeper.get("params") or {}).items()}
+    values = {key: _sweep_values(parser.parse_override(f"{key}={value}"))
+              for key, value in (cfg.hydra.sweeper.get("params") or {}).items()}
     fixed = []
     for override in parser.parse_overrides(overrides):
         if override.is_sweep_override():
-            swept[override.get_key_element()] = override.get_value_element_as_str()
+            values[override.get_key_element()] = _sweep_values(override)
         else:
             fixed.append(override.input_line)
-    values = {key: _sweep_values(parser.parse_override(f"{key}={value}")) for key, value in swept.items()}
     return fixed, values
 
 
