@@ -20,7 +20,7 @@ from ziya2lab.model import Llama
 from ziya2lab.recipe.config import STAGES, ZIYA2_NEW_TOKEN_RATIO, RecipeAppConfig
 from ziya2lab.recipe.corpora import CorpusFiles
 from ziya2lab.recipe.stages import resolve_paths
-from ziya2lab.study.tokenizer_expansion import _expanded, _scores, _token_stream, token_losses
+from ziya2lab.study.tokenizer_expansion import expanded_model, loss_scores, token_losses, token_stream
 from ziya2lab.tokenizer.config import ExpandTokenizerConfig, InitExperimentConfig
 from ziya2lab.tokenizer.expand import Expansion
 from ziya2lab.tokenizer.expand_pipeline import expand_and_evaluate
@@ -75,7 +75,7 @@ def _frequency_stream(cfg: RecipeAppConfig, base_dir: Path) -> torch.Tensor:
             break
         texts.append(text)
         total += len(text)
-    return _token_stream(base.encode, texts, base.eos_id())
+    return token_stream(base.encode, texts, base.eos_id())
 
 
 def compare_inits(cfg: RecipeAppConfig, base_model: Path, base_dir: Path, tokenizer_dir: Path,
@@ -89,17 +89,17 @@ def compare_inits(cfg: RecipeAppConfig, base_model: Path, base_dir: Path, tokeni
     texts = [item["text"] for item in read_jsonl(files.timeline_set("zh_news"))]
     eval_bytes = sum(len(text.encode("utf-8")) + 1 for text in texts)
     seq_len = cfg.train.seq_len
-    stream = _token_stream(expanded.encode, texts, expanded.eos_id())
+    stream = token_stream(expanded.encode, texts, expanded.eos_id())
     targets = torch.cat([stream[start + 1 : start + seq_len + 1] for start in range(0, len(stream) - 1, seq_len)])
     is_new = targets >= expansion.base_vocab_size
-    results = {"base_tokenizer": _scores(token_losses(model, _token_stream(base.encode, texts, base.eos_id()),
+    results = {"base_tokenizer": loss_scores(token_losses(model, token_stream(base.encode, texts, base.eos_id()),
                                                       seq_len), eval_bytes)}
     frequency_stream = _frequency_stream(cfg, base_dir)
     for init in cfg.expansion.compare_inits:
-        losses = token_losses(_expanded(model, expansion, init, frequency_stream, cfg.seed), stream, seq_len)
+        losses = token_losses(expanded_model(model, expansion, init, frequency_stream, cfg.seed), stream, seq_len)
         if not bool(torch.isfinite(losses).all()):
             raise FloatingPointError(f"non-finite initial loss under the {init!r} initialisation")
-        results[init] = _scores(losses, eval_bytes, is_new)
+        results[init] = loss_scores(losses, eval_bytes, is_new)
     for scores in results.values():
         scores["bits_per_byte"] = scores["nats_per_byte"] / math.log(2)
     return {"by_init": results, "eval_bytes": eval_bytes, "new_token_share": float(is_new.float().mean()),
@@ -112,7 +112,7 @@ def expanded_checkpoint(base_model: Path, tokenizer_dir: Path, directory: Path, 
     from transformers import AutoTokenizer
 
     no_frequencies = torch.zeros(0, dtype=torch.long)  # the mean init does not weight by frequency
-    model = _expanded(Llama.from_pretrained(base_model), Expansion.load(tokenizer_dir), STAGE_INIT, no_frequencies,
+    model = expanded_model(Llama.from_pretrained(base_model), Expansion.load(tokenizer_dir), STAGE_INIT, no_frequencies,
                       seed)
     model.save_pretrained(directory)
     AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(directory)

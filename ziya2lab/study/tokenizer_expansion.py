@@ -71,7 +71,7 @@ def _texts_up_to(texts: Iterable[str], max_chars: int) -> Iterator[str]:
         yield text
 
 
-def _token_stream(encode: Any, texts: Iterable[str], eos_id: int) -> torch.Tensor:
+def token_stream(encode: Any, texts: Iterable[str], eos_id: int) -> torch.Tensor:
     """The texts joined by ``<eos>``, as the trainer packs documents."""
     ids: list[int] = []
     for text in texts:
@@ -182,7 +182,7 @@ def _source_frequency_weights(expansion: Expansion, train_stream: torch.Tensor) 
     return [[float(frequencies[source]) + 1.0 for source in sources] for sources in expansion.source_ids()]
 
 
-def _expanded(model: Any, expansion: Expansion, init: str, train_stream: torch.Tensor, seed: int) -> Any:
+def expanded_model(model: Any, expansion: Expansion, init: str, train_stream: torch.Tensor, seed: int) -> Any:
     """A copy of ``model`` grown to the expanded vocabulary with the named initialisation of the new rows."""
     torch.manual_seed(seed)
     candidate = copy.deepcopy(model)
@@ -203,7 +203,7 @@ def _expanded(model: Any, expansion: Expansion, init: str, train_stream: torch.T
     return candidate
 
 
-def _scores(losses: torch.Tensor, eval_bytes: int, is_new: torch.Tensor | None = None) -> dict[str, float]:
+def loss_scores(losses: torch.Tensor, eval_bytes: int, is_new: torch.Tensor | None = None) -> dict[str, float]:
     scores = {"loss_per_token": float(losses.mean()), "nats_per_byte": float(losses.sum()) / eval_bytes}
     if is_new is not None:
         scores |= {"loss_on_new_tokens": float(losses[is_new].mean()),
@@ -223,10 +223,10 @@ def compare_initialisations(
     eval_bytes = sum(len(text.encode("utf-8")) + 1 for text in zh_eval)
 
     train_texts = _interleave(zh_train, en_train)
-    train_stream = _token_stream(base.encode, train_texts, base.eos_id())
+    train_stream = token_stream(base.encode, train_texts, base.eos_id())
     model, run_summary = train_base_model(cfg, train_texts, Path(base_dir), Path(work_dir))
-    base_losses = token_losses(model, _token_stream(base.encode, zh_eval, base.eos_id()), cfg.seq_len)
-    expanded_stream = _token_stream(expanded.encode, zh_eval, expanded.eos_id())
+    base_losses = token_losses(model, token_stream(base.encode, zh_eval, base.eos_id()), cfg.seq_len)
+    expanded_stream = token_stream(expanded.encode, zh_eval, expanded.eos_id())
     targets = torch.cat(
         [
             expanded_stream[start + 1 : start + cfg.seq_len + 1]
@@ -235,14 +235,14 @@ def compare_initialisations(
     )
     is_new = targets >= expansion.base_vocab_size
 
-    results: dict[str, Any] = {"base_tokenizer": _scores(base_losses, eval_bytes)}
+    results: dict[str, Any] = {"base_tokenizer": loss_scores(base_losses, eval_bytes)}
     for init in INITIALISATIONS:
         losses = token_losses(
-            _expanded(model, expansion, init, train_stream, cfg.seed), expanded_stream, cfg.seq_len
+            expanded_model(model, expansion, init, train_stream, cfg.seed), expanded_stream, cfg.seq_len
         )
         if not bool(torch.isfinite(losses).all()):
             raise FloatingPointError(f"non-finite initial loss under the {init!r} initialisation")
-        results[init] = _scores(losses, eval_bytes, is_new)
+        results[init] = loss_scores(losses, eval_bytes, is_new)
     return {
         **{f"zh_initial_loss_{init}": results[init]["loss_per_token"] for init in INITIALISATIONS},
         "averaged_beats_random": results["mean"]["loss_per_token"] < results["random"]["loss_per_token"],
