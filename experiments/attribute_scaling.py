@@ -1,9 +1,10 @@
-"""The data-centric scaling study end to end (the README's main job): real text → factory → attribute-level
-corpora → training grid → results.parquet → Ziya2 and joint fits with bootstrap intervals → report.md.
+"""The data-centric scaling study end to end (the README's main job): real text → factory → a base model per size
+→ continual pre-training on every attribute-level corpus and both controls, two seeds → results.parquet → Ziya2 and
+joint fits with bootstrap intervals, held-out error and bound tests → conclusions.json → report.md (docs/STUDY.md).
 
-    python experiments/attribute_scaling.py                  # default: ~15 min on 2 CPU cores
-    python experiments/attribute_scaling.py study=mini       # ~2 min, what the end-to-end test runs
-    python experiments/attribute_scaling.py study=full       # a workstation or GPU node
+    python experiments/attribute_scaling.py                  # default: sized for <= 20 min on 2 CPU cores
+    python experiments/attribute_scaling.py study=mini       # ~2-3 min, what the end-to-end test runs
+    python experiments/attribute_scaling.py study=full       # a GPU node, on your own crawl
 """
 
 from __future__ import annotations

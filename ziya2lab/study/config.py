@@ -33,7 +33,8 @@ class GridConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1])  # >= 2: the seed-to-seed noise is measured
     branch_fractions: list[float] = field(default_factory=lambda: [0.25, 0.5])
     trainer: dict[str, Any] = field(default_factory=lambda: {
-        "train": {"max_tokens": 196_608, "seq_len": 128, "batch_size": 16, "lr": 1e-3, "min_lr": 1e-4}})
+        "train": {"max_tokens": 196_608, "seq_len": 128, "batch_size": 16, "lr": 1e-3, "min_lr": 1e-4},
+        "data": {"eval_max_windows": 32}})  # 4,096 scored tokens per test set
     extra_overrides: list[str] = field(default_factory=list)  # passed verbatim to every trainer run
 
 
@@ -47,7 +48,8 @@ class BaseModelConfig:
     """
 
     trainer: dict[str, Any] = field(default_factory=lambda: {
-        "train": {"max_tokens": 2_097_152, "seq_len": 128, "batch_size": 16, "lr": 3e-3, "min_lr": 3e-4}})
+        "train": {"max_tokens": 2_097_152, "seq_len": 128, "batch_size": 16, "lr": 3e-3, "min_lr": 3e-4},
+        "data": {"eval_max_windows": 32}})  # scored like the continuations: its evaluation is their V = 0
     seed: int = 0
     pretrain_fraction: float = 0.7  # share of the clean corpus's characters held out for pre-training
 
