@@ -44,11 +44,14 @@ class BaseModelConfig:
     pre-trained from scratch on the pre-training split (clean text disjoint from every study corpus).
 
     ``trainer`` is in the trainer's own keys, like ``GridConfig.trainer``; each base run is a WSD run with no
-    branches, and its final evaluation is the V = 0 row of every continuation from it.
+    branches, and its final evaluation is the V = 0 row of every continuation from it. Batches of 8 sequences give
+    2,048 optimizer steps: at 16 (512 steps for 1M tokens) llama_300k ended 0.5 nats above llama_100k, still
+    escaping the unigram plateau (docs/STUDY.md); llama_1m reached 2.16 nats below the unigram table after 2M
+    tokens at 8.
     """
 
     trainer: dict[str, Any] = field(default_factory=lambda: {
-        "train": {"max_tokens": 2_097_152, "seq_len": 128, "batch_size": 16, "lr": 3e-3, "min_lr": 3e-4},
+        "train": {"max_tokens": 2_097_152, "seq_len": 128, "batch_size": 8, "lr": 3e-3, "min_lr": 3e-4},
         "data": {"eval_max_windows": 32}})  # scored like the continuations: its evaluation is their V = 0
     seed: int = 0
     pretrain_fraction: float = 0.7  # share of the clean corpus's characters held out for pre-training

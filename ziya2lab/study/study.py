@@ -250,7 +250,8 @@ def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
     test_sets, corpora, base_hash = _prepare_inputs(study, layout)
     _check_built_as_planned(corpora, layout, study)
     corpus_files = {PRETRAIN: layout.pretrain_file, **layout.corpus_files(study)}
-    baselines = run_cached_step(layout.baselines, {"base": base_hash, "corpora": _container(corpora.to_dict()),
+    corpora_sizes = corpora[["corpus", "documents", "chars"]].to_dict(orient="records")
+    baselines = run_cached_step(layout.baselines, {"base": base_hash, "corpora": corpora_sizes,
                                                    "tokenizer": study.tokenizer_vocab_size,
                                                    "eval": plan.continuations[0].overrides},
                                 build=lambda directory: study_baselines(plan.continuations[0].config, corpus_files,
