@@ -42,8 +42,11 @@ def test_falling_curves_are_counted_with_the_base_model_first() -> None:
 
 
 def test_controls_positive_detected_negative_null() -> None:
-    result = effects_and_controls(_table())
-    assert result["verdict"] == {"positive_detected": True, "negative_null": True}
+    result = effects_and_controls(_table(), natural=["en"])
+    assert result["verdict"] == {f"{control} ({scope})": True for control in ("negative control null",
+                                                                              "positive control detected")
+                                 for scope in ("all test sets", "natural-text test sets")}
+    assert result["controls"]["positive_control (natural-text test sets)"]["cells"] == 2  # two sizes, one test set
     assert result["noise"]["sd"] < 0.05
     ch = [effect for effect in result["effects"] if effect["family"] == "CH"]
     assert all(abs(effect["delta"] - 0.2) < 0.05 and effect["level"] == 0.8 for effect in ch)

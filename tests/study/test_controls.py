@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from ziya2lab.common.jsonl import read_jsonl
-from ziya2lab.study.controls import NEGATIVE_CONTROL, negative_control, positive_control, shuffle_tokens
+from ziya2lab.study.controls import (
+    NEGATIVE_CONTROL,
+    negative_control,
+    positive_control,
+    shuffle_tokens,
+    source_of,
+)
 
 TEXT = "The quick brown fox jumps over the lazy dog while the cat sleeps. 我们今天去北京看望朋友。"
 
@@ -29,17 +35,26 @@ def test_shuffling_keeps_every_token_and_moves_the_chosen_share() -> None:
 
 
 def _documents(count: int) -> list[dict]:
-    return [{"id": f"d{index}", "text": f"document {index} " * 20, "lang": "en"} for index in range(count)]
+    return [{"id": f"{'code' if index % 4 == 0 else 'news'}:{index}", "text": f"document {index} " * 20, "lang": "en"}
+            for index in range(count)]
 
 
-def test_negative_control_is_disjoint_from_the_base_and_as_large(tmp_path: Path) -> None:
+def _chars_by_source(documents: list[dict]) -> Counter:
+    chars: Counter = Counter()
+    for document in documents:
+        chars[source_of(document)] += len(document["text"])
+    return chars
+
+
+def test_negative_control_is_disjoint_from_the_base_with_its_sources_in_the_same_shares(tmp_path: Path) -> None:
     pool = _documents(100)
-    base = pool[:40]
+    base = [document for document in pool if int(document["id"].split(":")[1]) < 40]
     corpus = negative_control(pool, base, tmp_path, seed=0)
     documents = read_jsonl(corpus.path)
     assert corpus.family == NEGATIVE_CONTROL and corpus.name == NEGATIVE_CONTROL
     assert not {document["id"] for document in documents} & {document["id"] for document in base}
-    assert corpus.chars >= sum(len(document["text"]) for document in base)
+    wanted, got = _chars_by_source(base), _chars_by_source(documents)
+    assert set(got) == set(wanted) and all(got[source] >= wanted[source] for source in wanted)
     with pytest.raises(ValueError, match="budget_fraction"):
         negative_control(pool[:60], pool[:40], tmp_path / "small", seed=0)
 

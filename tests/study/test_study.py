@@ -56,7 +56,8 @@ def test_results_table_has_every_column_run_and_control(study_dir: Path) -> None
 def test_conclusions_hold_noise_controls_sizes_and_heldout_error(study_dir: Path) -> None:
     conclusions = json.loads((study_dir / "conclusions.json").read_text())
     assert conclusions["noise"]["dof"] > 0 and np.isfinite(conclusions["noise"]["sd"])
-    assert set(conclusions["controls"]) == {"negative_control", "positive_control"}
+    assert {name.split(" ")[0] for name in conclusions["controls"]} == {"negative_control", "positive_control"}
+    assert len(conclusions["verdict"]) == 4  # each control over all test sets and over the natural-text ones
     assert set(conclusions["baselines"]["test_sets"]) == {"en_prose", "zh_news", "code"}
     assert set(conclusions["learned"]) == {"llama_100k", "llama_300k"}
     [pair] = conclusions["sizes"]

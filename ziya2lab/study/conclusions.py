@@ -79,8 +79,16 @@ def monotone_curves(table: pd.DataFrame) -> dict[str, Any]:
             "rising": frame.loc[~frame["falls"], ["run", "test_set"]].to_dict(orient="records")}
 
 
-def effects_and_controls(table: pd.DataFrame) -> dict[str, Any]:
-    """Seed noise, every corpus's effect against the clean base, and the controls' verdicts."""
+def _control_counts(rows: pd.DataFrame) -> dict[str, Any]:
+    return {"cells": len(rows), "harmful_and_excludes_zero": int((rows["low"] > 0).sum()),
+            "includes_zero": int((~rows["excludes_zero"]).sum()),
+            "mean_in_noise_units": float(rows["in_noise_units"].mean())}
+
+
+def effects_and_controls(table: pd.DataFrame, natural: Sequence[str]) -> dict[str, Any]:
+    """Seed noise, every corpus's effect against the clean base, and the controls' verdicts: over every (size,
+    test set) cell, and over the natural-text test sets alone (the shuffle control harms word order, which code
+    and natural text do not share)."""
     continued = table[table["V"] > 0]
     try:
         noise = seed_noise(continued)
@@ -90,21 +98,18 @@ def effects_and_controls(table: pd.DataFrame) -> dict[str, Any]:
     levels = continued.drop_duplicates("corpus").set_index("corpus")["level"]
     frame = pd.DataFrame([{**asdict(effect), "level": levels.get(effect.corpus), "excludes_zero": effect.excludes_zero}
                           for effect in effects])
-    controls = {}
+    controls, verdict = {}, {}
     for family in CONTROL_FAMILIES:
         rows = frame[frame["family"] == family] if not frame.empty else frame
-        if rows.empty:
-            continue
-        controls[family] = {"cells": len(rows), "harmful_and_excludes_zero": int((rows["low"] > 0).sum()),
-                            "includes_zero": int((~rows["excludes_zero"]).sum()),
-                            "mean_in_noise_units": float(rows["in_noise_units"].mean())}
-    verdict = {}
-    if POSITIVE_CONTROL in controls:
-        positive = controls[POSITIVE_CONTROL]
-        verdict["positive_detected"] = positive["harmful_and_excludes_zero"] == positive["cells"]
-    if NEGATIVE_CONTROL in controls:
-        negative = controls[NEGATIVE_CONTROL]
-        verdict["negative_null"] = negative["includes_zero"] == negative["cells"]
+        for scope, chosen in (("all test sets", rows), ("natural-text test sets", rows[rows["test_set"].isin(natural)]
+                                                        if not rows.empty else rows)):
+            if chosen.empty:
+                continue
+            counts = controls[f"{family} ({scope})"] = _control_counts(chosen)
+            if family == POSITIVE_CONTROL:
+                verdict[f"positive control detected ({scope})"] = counts["harmful_and_excludes_zero"] == counts["cells"]
+            elif family == NEGATIVE_CONTROL:
+                verdict[f"negative control null ({scope})"] = counts["includes_zero"] == counts["cells"]
     return {"noise": asdict(noise), "effects": frame.to_dict(orient="records"), "controls": controls,
             "verdict": verdict}
 
@@ -201,7 +206,7 @@ def study_conclusions(table: pd.DataFrame, fits: Mapping[str, StudyFit], baselin
         "baselines": baselines,
         "learned": learned(table, baselines, study.natural_test_sets),
         "monotone": monotone_curves(table),
-        **effects_and_controls(table),
+        **effects_and_controls(table, study.natural_test_sets),
         "sizes": size_axis(table, max(100, study.fits.bootstrap), study.seed),
         "heldout": dict(heldout),
         "bounds": bound_findings(fits),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,13 @@ import pandas as pd
 
 from ziya2lab.common.atomic import atomic_write_text
 from ziya2lab.common.attributes import ATTRIBUTES, COLUMNS, RUN_COLUMN
+from ziya2lab.scaling import FitResult
 from ziya2lab.scaling.plots import plot_attribute_effects, plot_fit
 from ziya2lab.study import figures
 from ziya2lab.study.analysis import JOINT, StudyFit, multipliers_with_intervals, ordering_verdict
 from ziya2lab.study.runner import RunOutcome
+
+log = logging.getLogger(__name__)
 
 
 def _interval(value: tuple[float, float, float]) -> str:
@@ -58,20 +62,29 @@ def headline_fit(fits: Mapping[str, StudyFit]) -> str:
     return JOINT if JOINT in fits else next(iter(fits))
 
 
+def _drawn(plot: Callable[[FitResult, Path, str], Path], study_fit: StudyFit, path: Path, title: str) -> Path | str:
+    """A library figure of one fit, or why it could not be drawn: the report keeps every number either way."""
+    try:
+        return plot(study_fit.result, path, title)
+    except (ValueError, FloatingPointError) as error:
+        log.error("figure %s could not be drawn: %r", path.name, error)
+        return f"figure {path.name} could not be drawn: {error!r}"
+
+
 def write_figures(
     figure_dir: Path, table: pd.DataFrame, fits: Mapping[str, StudyFit], summary: Mapping[str, Any]
-) -> dict[str, Path]:
+) -> dict[str, Path | str]:
     """The report's figures, by key: loss against volume, coefficients, per fit its Fig. 7 view and diagnostics,
-    and the headline fit's multipliers."""
+    and the headline fit's multipliers (a fit's figure that fails to draw is replaced by why)."""
     figure_dir.mkdir(parents=True, exist_ok=True)
     images = {"loss_vs_volume": figures.loss_versus_volume(table, figure_dir / "loss_vs_volume.png")}
     coefficients = {name: summary[name]["coefficients"] for name in fits}
     images["coefficients"] = figures.coefficients_with_intervals(coefficients, figure_dir / "coefficients.png")
     for name, study_fit in fits.items():
         slug = _slug(name)
-        images[f"fig7_{slug}"] = plot_attribute_effects(study_fit.result, figure_dir / f"fig7_{slug}.png",
-                                                        f"Fig. 7 view: {name}")
-        images[f"fit_{slug}"] = plot_fit(study_fit.result, figure_dir / f"fit_{slug}.png", f"fit quality: {name}")
+        images[f"fig7_{slug}"] = _drawn(plot_attribute_effects, study_fit, figure_dir / f"fig7_{slug}.png",
+                                        f"Fig. 7 view: {name}")
+        images[f"fit_{slug}"] = _drawn(plot_fit, study_fit, figure_dir / f"fit_{slug}.png", f"fit quality: {name}")
     headline = headline_fit(fits)
     multipliers = {f"{column} ({headline})": value for column, value in summary[headline]["multipliers"].items()}
     images["multipliers"] = figures.multipliers_with_intervals(multipliers, figure_dir / "multipliers.png")
@@ -314,7 +327,8 @@ def write_report(
     images = write_figures(out_dir / "figures", table, fits, summary)
 
     def image(key: str) -> str:
-        return f"![{key}]({images[key].relative_to(out_dir)})"
+        drawn = images[key]
+        return f"![{key}]({drawn.relative_to(out_dir)})" if isinstance(drawn, Path) else f"({drawn})"
 
     lines = [
         *_data_sections(out_dir.name, table, corpora, test_sets, list(fits), image),
