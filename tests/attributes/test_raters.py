@@ -9,8 +9,9 @@ from scipy.stats import spearmanr
 
 from ziya2lab.attributes import SimilarityRater, make_levels, rate_corpus
 from ziya2lab.attributes.config import RatersConfig
+from ziya2lab.common.jsonl import read_jsonl
 from ziya2lab.data.sources import iter_source
-from ziya2lab.eval.heldout import build_test_sets, pool_path, read_jsonl
+from ziya2lab.eval.heldout import build_test_sets, pool_path
 
 LEVELS = [0.0, 0.3, 0.6, 0.9]
 

@@ -9,7 +9,8 @@ import pytest
 from ziya2lab.attributes.config import LevelsConfig, RatersConfig
 from ziya2lab.attributes.document_sets import set_documents
 from ziya2lab.attributes.validation import validate_raters, write_validation
-from ziya2lab.eval.heldout import load_test_sets, pool_path, read_jsonl
+from ziya2lab.common.jsonl import read_jsonl
+from ziya2lab.eval.heldout import load_test_sets, pool_path
 
 
 @pytest.mark.slow

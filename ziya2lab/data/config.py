@@ -229,7 +229,7 @@ class FactoryConfig:
 
 @dataclass
 class BuildDataAppConfig:
-    """``python experiments/build_data.py input=<path or glob> output_dir=<dir> factory=<preset>``."""
+    """The factory app's config: ``input=<path or glob> output_dir=<dir> factory=<preset>``."""
 
     input: str = ""  # the user's documents (a file, glob or directory); they replace the packaged sources
     output_dir: str = "${hydra:runtime.output_dir}"

@@ -274,7 +274,7 @@ def evaluate_run(run_dir: str | Path, tasks: list[str], **options: Any) -> dict[
 
 
 def evaluate_app(app: EvaluateAppConfig) -> tuple[dict[str, Any], Path]:
-    """``experiments/evaluate.py``: evaluate ``app.checkpoint`` and write the record; returns it and its path."""
+    """The evaluate app's work: evaluate ``app.checkpoint`` and write the record; returns it and its path."""
     checkpoint, run = locate_checkpoint(app.checkpoint)
     if app.output:
         output = Path(app.output)

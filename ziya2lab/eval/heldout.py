@@ -19,12 +19,10 @@ import sysconfig
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ziya2lab.common.jsonl import read_jsonl, write_jsonl
+from ziya2lab.common.jsonl import write_jsonl
 from ziya2lab.data.sources import iter_source
 
-# ``read_jsonl`` stays importable from here for callers that still do (study.study, experiments/rate_corpus.py,
-# experiments/validate_raters.py); it is ``ziya2lab.common.jsonl.read_jsonl``, not a copy.
-__all__ = ["BUILDERS", "TEST_SET_NAMES", "build_test_sets", "load_test_sets", "pool_path", "read_jsonl"]
+__all__ = ["BUILDERS", "TEST_SET_NAMES", "build_test_sets", "load_test_sets", "pool_path"]
 
 TEST_SET_NAMES = ("en_prose", "zh_news", "qa", "code")
 POOL_SUFFIX = "_pool"

@@ -3,5 +3,5 @@ pre-training stages, one held-out timeline across them, and the forgetting ablat
 
 It sits at the study's layer: it trains with ``ziya2lab.train``, expands with ``ziya2lab.tokenizer``, scores the
 initialisations with ``ziya2lab.study.tokenizer_expansion`` and evaluates with ``ziya2lab.eval``. Only
-``experiments/ziya2_recipe.py`` imports it.
+the recipe's command-line app imports it.
 """

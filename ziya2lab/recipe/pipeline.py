@@ -1,4 +1,4 @@
-"""``experiments/ziya2_recipe.py``: the whole recipe as cached, resumable steps under one output directory.
+"""The recipe app's work: the whole recipe as cached, resumable steps under one output directory.
 
     corpora/        stage-2 instructions, stage-3 math, downstream test sets, timeline sets   (cached step)
     base_tokenizer/ the English byte-fallback BPE (recipe=llama2: LLaMA-2's own, not copied) (cached step)

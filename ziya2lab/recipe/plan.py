@@ -72,7 +72,7 @@ def _commands(cfg: RecipeAppConfig, expanded: Path) -> list[str]:
     for stage in STAGES:
         tokens = int(plan.stage_tokens[stage])
         lines.append(
-            f"accelerate launch --config_file {plan.accelerate_config} experiments/train.py accelerate=fsdp_13b "
+            f"accelerate launch --config_file {plan.accelerate_config} -m ziya2lab.train accelerate=fsdp_13b "
             f"model=ziya2_13b train=ziya2_13b stage={stage} stage.init_from={previous} tokenizer=pretrained "
             f"tokenizer.path={previous} train.max_steps=null train.max_tokens={tokens} "
             f"train.lr={plan.stage_lr[stage]} train.min_lr={plan.min_lr} hydra.run.dir=runs/ziya2_13b/{stage}")

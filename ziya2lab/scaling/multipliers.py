@@ -1,5 +1,5 @@
 """What an attribute law (ziya2, joint) says a data attribute is worth: effective-data multipliers and the numbers
-behind the paper's Fig. 7 view. One definition, used by the CLI (experiments/fit_scaling.py) and the study.
+behind the paper's Fig. 7 view. One definition, used by the fit_scaling app and the study.
 
 With D_eff = (A·CH + B·RA + C·SIM)·V + F, one token of a corpus with attributes (CH, RA, SIM) is worth
 q = A·CH + B·RA + C·SIM effective tokens. The **effective-data multiplier** of attribute X is
