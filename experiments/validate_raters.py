@@ -2,7 +2,7 @@
 development families the raters were tuned on.
 
     python experiments/validate_raters.py                       # 300 en + 300 zh documents per document set
-    python experiments/validate_raters.py docs_per_language=600 levels.levels=[0.05,0.1,0.2,0.4,0.8]
+    python experiments/validate_raters.py docs_per_language=600 levels.CH=[0.05,0.2,0.8] levels.RA=[0.05,0.2,0.8]
     python experiments/validate_raters.py heldout_docs_per_language=0 gold_path=   # development families only
 
 Writes validation.md (held-out precision/recall per family and language, the issue's dose check, gold κ, then
@@ -12,17 +12,19 @@ directory.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from ziya2lab.attributes.config import ValidateRatersAppConfig
+from ziya2lab.attributes.config import MOVED_LEVEL_KEYS, ValidateRatersAppConfig
 from ziya2lab.attributes.document_sets import set_documents
 from ziya2lab.attributes.heldout_validation import gold_agreement, validate_heldout
 from ziya2lab.attributes.rate import read_corpus
 from ziya2lab.attributes.validation import validate_raters, write_validation
 from ziya2lab.common.jsonl import read_jsonl
+from ziya2lab.common.moved_keys import refuse_moved_keys
 from ziya2lab.common.paths import cache_dir, repo_root
 from ziya2lab.eval.heldout import load_test_sets, pool_path
 
@@ -34,7 +36,7 @@ def main(cfg: DictConfig) -> None:
     heldout = gold = None
     if app.heldout_docs_per_language > 0:
         documents = set_documents(app.heldout_sources, app.heldout_docs_per_language, "heldout")
-        heldout = validate_heldout(documents, app.attributes, app.levels.seed)
+        heldout = validate_heldout(documents, app.attributes, app.seed)
     if app.gold_path:
         gold_path = Path(app.gold_path) if Path(app.gold_path).is_absolute() else repo_root() / app.gold_path
         gold = gold_agreement(read_jsonl(gold_path), app.attributes)
@@ -45,9 +47,11 @@ def main(cfg: DictConfig) -> None:
         {name: [doc["text"] for doc in read_jsonl(path)] for name, path in test_sets.items()},
         {name: read_jsonl(pool_path(path)) for name, path in test_sets.items()},
         out,
+        app.seed,
     )
     print(write_validation(result, out, heldout, gold).read_text())
 
 
 if __name__ == "__main__":
+    refuse_moved_keys(sys.argv[1:], MOVED_LEVEL_KEYS)
     main()

@@ -18,7 +18,7 @@ def test_raters_track_their_own_attribute_and_flag_precisely(tmp_path: Path) -> 
     base = set_documents({"en": ["lee_news"], "zh": ["peoples_daily"]}, 90, "development")
     test_sets = load_test_sets(["zh_news"], tmp_path / "test_sets")
     result = validate_raters(
-        base, LevelsConfig(levels=[0.2, 0.5, 0.8], similarity_test_set="zh_news"),
+        base, LevelsConfig(CH=[0.2, 0.5, 0.8], RA=[0.2, 0.5, 0.8], SIM=[0.2, 0.5, 0.8], similarity_target="zh_news"),
         RatersConfig(sample_size=10_000),
         {name: [doc["text"] for doc in read_jsonl(path)] for name, path in test_sets.items()},
         {name: read_jsonl(pool_path(path)) for name, path in test_sets.items()},
@@ -37,3 +37,14 @@ def test_raters_track_their_own_attribute_and_flag_precisely(tmp_path: Path) -> 
     assert (flags["recall"] >= 0.4).all(), flags
     report = write_validation(result, tmp_path).read_text()
     assert "| coherence" in report and result.heatmap.stat().st_size > 0
+
+
+def test_the_validations_old_level_keys_fail_naming_the_new_ones() -> None:
+    from ziya2lab.attributes.config import MOVED_LEVEL_KEYS
+    from ziya2lab.common.moved_keys import refuse_moved_keys
+
+    refuse_moved_keys(["levels.CH=[0.1]", "docs_per_language=10"], MOVED_LEVEL_KEYS)
+    with pytest.raises(SystemExit, match=r"levels\.levels is now one list per family: levels\.CH"):
+        refuse_moved_keys(["levels.levels=[0.1,0.2]"], MOVED_LEVEL_KEYS)
+    with pytest.raises(SystemExit, match=r"levels\.similarity_test_set is now levels\.similarity_target"):
+        refuse_moved_keys(["levels.similarity_test_set=zh_news"], MOVED_LEVEL_KEYS)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from ziya2lab.common.attributes import RATERS
+from ziya2lab.common.attributes import COLUMNS, RATERS
 
 FLAG_BACKENDS = ("auto", "judge", "human")
 EMBEDDING_BACKENDS = ("tfidf", "minilm", "sentence_transformers")
@@ -144,13 +144,28 @@ class RatersConfig:
 
 @dataclass
 class LevelsConfig:
-    """A controlled family per attribute: that attribute moves over ``levels``, the others stay clean."""
+    """A controlled family per attribute, named by its table column: that attribute moves over its levels (fractions
+    in [0, 1]) at equal corpus size, the others stay clean. An empty list leaves the family out. The rater
+    validation and the study both build their families from this."""
 
-    attributes: list[str] = field(default_factory=lambda: list(RATERS))
-    levels: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.6])
-    similarity_test_set: str = "en_prose"  # whose pool the SIM operator mixes in
+    CH: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.6])  # fraction of documents made incoherent
+    RA: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.6])  # fraction of documents made hard to read
+    SIM: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.6])  # fraction of characters from the pool
+    similarity_target: str = "en_prose"  # whose held-out pool the SIM family mixes in
     budget_fraction: float = 0.85  # every corpus holds this fraction of the clean corpus's characters
-    seed: int = 0
+
+    def families(self) -> dict[str, list[float]]:
+        """Column → levels, for every family that has levels."""
+        return {column: list(getattr(self, column)) for column in COLUMNS if getattr(self, column)}
+
+
+# Keys of the rater validation's levels before the study and the validation shared one LevelsConfig.
+MOVED_LEVEL_KEYS = {
+    "levels.levels": "one list per family: levels.CH, levels.RA and levels.SIM",
+    "levels.attributes": "chosen by the families' lists (an empty levels.CH, levels.RA or levels.SIM leaves it out)",
+    "levels.similarity_test_set": "levels.similarity_target",
+    "levels.seed": "seed",
+}
 
 
 @dataclass
@@ -179,6 +194,7 @@ class ValidateRatersAppConfig:
     test_sets_dir: str = ""
     test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news"])
     levels: LevelsConfig = field(default_factory=LevelsConfig)
+    seed: int = 0  # the families' corruption and the held-out operators
     attributes: RatersConfig = field(default_factory=lambda: RatersConfig(sample_size=100_000))  # rate in full
     output_dir: str = "."
 

@@ -89,13 +89,14 @@ def validate_raters(
     test_sets: Mapping[str, Sequence[str]],
     pools: Mapping[str, Sequence[dict]],
     out_dir: Path,
+    seed: int = 0,
 ) -> ValidationResult:
     """Build the families from ``base``, rate every corpus in full and compute the three validations."""
-    if levels.similarity_test_set not in test_sets:
-        raise KeyError(f"levels.similarity_test_set={levels.similarity_test_set!r} is not among {list(test_sets)}")
-    family_levels = {BY_RATER[name].column: list(levels.levels) for name in levels.attributes}
-    corpora = make_levels(base, family_levels, {levels.similarity_test_set: pools[levels.similarity_test_set]},
-                          out_dir / "levels", levels.budget_fraction, levels.seed)
+    if levels.similarity_target not in test_sets:
+        raise KeyError(f"levels.similarity_target={levels.similarity_target!r} is not among {list(test_sets)}")
+    family_levels = levels.families()
+    corpora = make_levels(base, family_levels, {levels.similarity_target: pools[levels.similarity_target]},
+                          out_dir / "levels", levels.budget_fraction, seed)
     similarity = SimilarityRater(test_sets, raters.similarity)
     flag_raters = {name: make_flag_rater(name, getattr(raters, name), out_dir) for name in ("coherence", "readability")}
     value_rows, flag_rows, clean_rows = [], [], []
@@ -111,7 +112,7 @@ def validate_raters(
             if corpus.name == BASE:
                 clean_rows += [{"rater": name, "source": doc.get("source", "?"), "flagged": flag.flagged}
                                for doc, flag in zip(documents, flags, strict=True)]
-        row["similarity"] = similarity.rate([doc["text"] for doc in documents])[levels.similarity_test_set]
+        row["similarity"] = similarity.rate([doc["text"] for doc in documents])[levels.similarity_target]
         value_rows.append(row)
     values = pd.DataFrame(value_rows)
     return ValidationResult(

@@ -13,7 +13,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from ziya2lab.attributes.config import RatersConfig
+from ziya2lab.attributes.config import LevelsConfig, RatersConfig
+from ziya2lab.common.moved_keys import refuse_moved_keys as refuse_keys
 from ziya2lab.train.config import LoggerConfig
 
 
@@ -67,16 +68,10 @@ class ControlsConfig:
     shuffle_fraction: float | None = 0.5  # None: no positive control
 
 
-@dataclass
-class LevelsConfig:
-    """Each family moves one attribute over ``levels`` (fractions in [0, 1]) at equal corpus size."""
-
-    CH: list[float] = field(default_factory=lambda: [0.4, 0.8])  # fraction of documents made incoherent
-    RA: list[float] = field(default_factory=lambda: [0.4, 0.8])  # fraction of documents made hard to read
-    SIM: list[float] = field(default_factory=lambda: [0.2, 0.5])  # fraction of characters from the pool
-    similarity_target: str = "code"  # whose held-out pool the SIM family mixes in
-    budget_fraction: float = 0.45  # every corpus holds this fraction of the continuation pool's characters (at most
-    # 0.5, so the negative control can be disjoint from the base corpus)
+def study_levels() -> LevelsConfig:
+    """The study's families: every corpus holds 0.45 of the continuation pool's characters (at most 0.5, so the
+    negative control can be disjoint from the base corpus), and SIM mixes in the code test set's pool."""
+    return LevelsConfig(CH=[0.4, 0.8], RA=[0.4, 0.8], SIM=[0.2, 0.5], similarity_target="code", budget_fraction=0.45)
 
 
 @dataclass
@@ -94,7 +89,7 @@ class StudyConfig:
     max_base_chars: int | None = None  # cap on the clean corpus (pre-training split + continuation pool)
     tokenizer_vocab_size: int = 2048
     base_model: BaseModelConfig = field(default_factory=BaseModelConfig)
-    levels: LevelsConfig = field(default_factory=LevelsConfig)
+    levels: LevelsConfig = field(default_factory=study_levels)
     controls: ControlsConfig = field(default_factory=ControlsConfig)
     raters: RatersConfig = field(default_factory=RatersConfig)
     test_sets: list[str] = field(default_factory=lambda: ["en_prose", "zh_news", "qa", "code"])
@@ -139,11 +134,7 @@ MOVED_GRID_KEYS = {
 
 def refuse_moved_keys(overrides: list[str]) -> None:
     """A command-line override of a moved key fails naming its new spelling (``++`` adds it if the preset lacks it)."""
-    for override in overrides:
-        key, _, value = override.lstrip("+~").partition("=")
-        if key in MOVED_GRID_KEYS:
-            raise SystemExit(f"Error: {key} is now {MOVED_GRID_KEYS[key]}, in the trainer's own keys: pass "
-                             f"++{MOVED_GRID_KEYS[key]}={value}")
+    refuse_keys(overrides, MOVED_GRID_KEYS, ", in the trainer's own keys: pass ++{new}={value}")
 
 
 def register_configs() -> None:

@@ -116,7 +116,7 @@ def build_corpora(study: StudyConfig, pool: list[dict], test_sets: dict[str, Pat
     target = study.levels.similarity_target
     if target not in test_sets:
         raise KeyError(f"study.levels.similarity_target={target!r} is not among study.test_sets {list(test_sets)}")
-    levels = {family: list(getattr(study.levels, family)) for family in COLUMNS}
+    levels = study.levels.families()
     corpora = make_levels(pool, levels, {target: read_jsonl(pool_path(test_sets[target]))}, directory,
                           study.levels.budget_fraction, study.seed)
     base = read_jsonl(corpora[0].path)
