@@ -66,7 +66,7 @@ def gpu_plan(cfg: RecipeAppConfig) -> dict[str, Any]:
 
 def _commands(cfg: RecipeAppConfig, expanded: Path) -> list[str]:
     plan = cfg.gpu_plan
-    lines = [f"python experiments/expand_tokenizer.py num_new_tokens=7400 pad_to_multiple=128 "
+    lines = [f"python -m ziya2lab.study.expand_tokenizer num_new_tokens=7400 pad_to_multiple=128 "
              f"init_experiment.enabled=false output_dir={expanded.parent}   # 32,000 -> {plan.vocab_size}"]
     previous = str(expanded)
     for stage in STAGES:
