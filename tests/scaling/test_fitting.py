@@ -97,8 +97,7 @@ def test_the_papers_grid_fails_loudly_on_issue_14s_case() -> None:
     result = fit(synthetic_table(ISSUE_CASE, seed=0), "ziya2", grid="paper")
     assert not result.ok_fit
     assert any("held-out log-RMSE" in failure for failure in result.failures)
-    assert any("not a stationary point" in failure or "never left the start" in failure
-               for failure in result.failures)
+    assert result.diagnostics["heldout_log_rmse"] > 50 * result.diagnostics["noise_log_rmse"]
     intervals = result.bootstrap(20, seed=0)
     assert all(interval.degenerate for interval in intervals.values())
     low, high = intervals["alpha"]  # unpacking a degenerate interval gives no numbers to report

@@ -9,13 +9,16 @@ start. Each check below would have caught it; each is computed for every fit:
   start the optimum descends from (a parameter returned unchanged sits on a plateau of the objective);
 - **gradient balance**: at the optimum, for every free parameter, the Huber-weighted pulls of the points cancel:
   |Σᵢ ψ(rᵢ)·∂log L̂ᵢ/∂θⱼ| ≤ 1e-3·Σᵢ |ψ(rᵢ)·∂log L̂ᵢ/∂θⱼ|, a scale-free test of stationarity;
+  both exempt a parameter that no longer moves any prediction (its elasticity Σᵢ |∂log L̂ᵢ/∂log θⱼ| is below 1e-6
+  of the largest parameter's): F → 0 or a coefficient → 0 is an optimum on the boundary of the law, where the
+  points still pull the same way but nothing they pull changes;
 - **held-out error**: the log-RMSE on data left out of the fit (k folds of whole runs, refitted from the optimum)
   against a noise level measured *without the law*: the pooled spread of replicate rows (identical in every
   column the law reads), else the residuals of a quartic (a cubic for six points) in log volume along each curve
   of at least six volumes (a run's rows at one setting of the other columns). Held-out error more than ``FAR`` times that noise means
   the fit does not describe data it was not fitted on: a failed optimisation, a law that does not hold for these
   data, or a design that cannot identify it. Without a noise reference the held-out error is compared with the
-  in-sample error (overfitting).
+  in-sample error over n − p degrees of freedom (overfitting); with fewer than five of those, it is not judged.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 FAR = 3.0  # held-out log-RMSE above this multiple of the noise is a failed fit
 GRADIENT_BALANCE = 1e-3
 MOVED = 1e-7  # relative distance from a start below which the optimum "never moved"
+NEGLIGIBLE = 1e-6  # elasticity, relative to the largest parameter's, below which a parameter moves no prediction
 MAX_FOLDS = 10
 MIN_CURVE_POINTS = 6  # points along one curve for its polynomial noise reference
 MAX_DEGREE = 4  # of that polynomial in log volume (a cubic overstates the noise 3-15x on long sigmoidal curves)
@@ -48,24 +52,37 @@ def distance_from_starts(theta: np.ndarray, starts: np.ndarray) -> float:
     return float((np.abs(starts - theta) / (1 + np.abs(theta))).max(axis=1).min())
 
 
+def _residuals_and_jacobian(result: FitResult) -> tuple[np.ndarray, np.ndarray]:
+    data, log_loss = result.tensors()
+    log_prediction, jacobian = log_prediction_jacobian(result.law, result.theta,
+                                                       {name: column.numpy() for name, column in data.items()})
+    return log_prediction - log_loss.numpy(), jacobian
+
+
+def negligible(result: FitResult, jacobian: np.ndarray) -> np.ndarray:
+    """Per parameter: does it no longer move any prediction? Its elasticity Σᵢ |∂log L̂ᵢ/∂log θⱼ| (the derivative
+    itself for log-space parameters) is below ``NEGLIGIBLE`` of the largest parameter's."""
+    linear = np.array([name not in result.law.log_params for name in result.law.params])
+    elasticity = np.abs(jacobian * np.where(linear, result.theta, 1.0)).sum(axis=0)
+    return elasticity < NEGLIGIBLE * elasticity.max()
+
+
 def unmoved_parameters(result: FitResult, origin: np.ndarray) -> list[str]:
-    """Parameters, off their bounds, still at their value in ``origin`` (the start the optimum descends from)."""
+    """Parameters, off their bounds and not negligible, still at their value in ``origin`` (the start the optimum
+    descends from)."""
     unmoved = (np.abs(result.theta - origin) <= MOVED * (1 + np.abs(origin))) & (
-        result.theta > result.lower_bounds() + 1e-12)
+        result.theta > result.lower_bounds() + 1e-12) & ~negligible(result, _residuals_and_jacobian(result)[1])
     return [name for name, still in zip(result.law.reported_names(), unmoved, strict=True) if still]
 
 
 def gradient_balance(result: FitResult) -> tuple[float, str]:
-    """(max over free parameters of |Σ ψ·J| / Σ |ψ·J| at the optimum, that parameter): 0 is stationary, 1 means
-    every point pulls that parameter the same way."""
-    data, log_loss = result.tensors()
-    log_prediction, jacobian = log_prediction_jacobian(result.law, result.theta,
-                                                       {name: column.numpy() for name, column in data.items()})
-    residuals = log_prediction - log_loss.numpy()
+    """(max over free, not negligible parameters of |Σ ψ·J| / Σ |ψ·J| at the optimum, that parameter): 0 is
+    stationary, 1 means every point pulls that parameter the same way."""
+    residuals, jacobian = _residuals_and_jacobian(result)
     pulls = np.clip(residuals, -result.delta, result.delta)[:, None] * jacobian
     gradient, scale = pulls.sum(axis=0), np.abs(pulls).sum(axis=0)
-    at_bound = (result.theta <= result.lower_bounds() + 1e-12) & (gradient > 0)
-    ratios = np.where(at_bound | (scale <= 0), 0.0, np.abs(gradient) / np.where(scale > 0, scale, 1))
+    exempt = ((result.theta <= result.lower_bounds() + 1e-12) & (gradient > 0)) | negligible(result, jacobian)
+    ratios = np.where(exempt | (scale <= 0), 0.0, np.abs(gradient) / np.where(scale > 0, scale, 1))
     worst = int(np.argmax(ratios))
     return float(ratios[worst]), result.law.reported_names()[worst]
 
@@ -150,7 +167,11 @@ def check_fit(result: FitResult, origin: np.ndarray, converged: bool) -> tuple[l
         if heldout > FAR * noise[0]:
             failures.append(f"held-out log-RMSE {heldout:.3g} is {heldout / noise[0]:.1f}× the noise "
                             f"{noise[0]:.3g} ({noise[2]}): the fit does not describe data it was not fitted on")
-    elif heldout > FAR * residual:
-        failures.append(f"held-out log-RMSE {heldout:.3g} is {heldout / residual:.1f}× the in-sample "
-                        f"{residual:.3g}: the fit does not predict data it was not fitted on (no noise reference)")
+    elif len(result.table) - len(result.theta) >= MIN_NOISE_DOF:
+        in_sample = residual * np.sqrt(len(result.table) / (len(result.table) - len(result.theta)))  # unbiased
+        diagnostics["in_sample_log_rmse_unbiased"] = in_sample
+        if heldout > FAR * in_sample:
+            failures.append(f"held-out log-RMSE {heldout:.3g} is {heldout / in_sample:.1f}× the in-sample "
+                            f"{in_sample:.3g}: the fit does not predict data it was not fitted on (no noise "
+                            "reference)")
     return failures, diagnostics

@@ -193,7 +193,8 @@ class FitResult:
     warnings: list[str] = field(default_factory=list)
     fit_failures: list[str] = field(default_factory=list)
     diagnostics: dict[str, Any] = field(default_factory=dict)
-    bootstrap_samples: pd.DataFrame | None = None
+    bootstrap_samples: pd.DataFrame | None = None  # the refits' reported parameters, one row per resample
+    bootstrap_theta: np.ndarray | None = field(default=None, repr=False)  # the same in optimiser coordinates
     bootstrap_converged: np.ndarray | None = None
     bootstrap_intervals: dict[str, Interval] = field(default_factory=dict)
     bootstrap_degenerate: str = ""  # why the whole bootstrap carries no uncertainty ("" if it may)
@@ -295,6 +296,7 @@ class FitResult:
         stuck = np.array([distance_from_starts(theta, starts[[start]]) < MOVED
                           for theta, start in zip(thetas, chosen, strict=True)])
         self.bootstrap_converged = converged
+        self.bootstrap_theta = thetas
         self.bootstrap_samples = pd.DataFrame([self.law.report(theta) for theta in thetas])
         self.bootstrap_degenerate = interval_methods.bootstrap_degeneracy(stuck, not self.ok_fit)
         self.bootstrap_intervals = interval_methods.percentile_intervals(
@@ -350,9 +352,9 @@ class FitResult:
 
     def bootstrap_thetas(self) -> np.ndarray:
         """The bootstrap refits in optimiser coordinates, (resamples, params)."""
-        if self.bootstrap_samples is None:
+        if self.bootstrap_theta is None:
             raise RuntimeError("call .bootstrap() first")
-        return np.array([self.law.to_theta(row) for row in self.bootstrap_samples.to_dict(orient="records")])
+        return self.bootstrap_theta
 
     def start_summary(self) -> dict[str, Any]:
         """How the optimised starts ended: convergence, objectives, gradient norms, how many reached the best."""

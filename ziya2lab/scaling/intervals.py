@@ -162,8 +162,8 @@ def _crossing(estimate: float, values: np.ndarray, statistic: np.ndarray, thresh
 def _profile_ends(result: FitResult, indices: list[int], widths: np.ndarray, scale: float,
                   threshold: float) -> dict[tuple[int, int], float]:
     """The interval's end on each side (±1) of each parameter, in optimiser coordinates: where S crosses
-    ``threshold``; the lower bound when S stays below it there; ±∞ when it stays below after ``EXPANSIONS``
-    widenings of the search (×4 each)."""
+    ``threshold``; when S stays below it, the lower bound (−∞ without one) or +∞ after ``EXPANSIONS`` widenings
+    of the search (×4 each)."""
     lower = result.lower_bounds()
     ends: dict[tuple[int, int], float] = {}
     width = {(index, side): widths[index] for index in indices for side in (-1, 1)}
@@ -181,7 +181,7 @@ def _profile_ends(result: FitResult, indices: list[int], widths: np.ndarray, sca
             if end is not None:
                 ends[index, side] = end
             width[index, side] *= 4
-    return {key: ends.get(key, key[1] * np.inf) for key in width}
+    return {key: ends.get(key, float(lower[key[0]]) if key[1] < 0 else np.inf) for key in width}
 
 
 def _half_widths(result: FitResult, scale: float, threshold: float) -> np.ndarray:

@@ -237,13 +237,22 @@ class Tally:
                for kind, by_name in self.outcomes.items()},
             **{f"{kind}_degenerate": {name: share(counts.get("degenerate", 0)) for name, counts in by_name.items()}
                for kind, by_name in self.outcomes.items()},
+            **{f"{kind}_coverage_reported": {name: _reported(counts) for name, counts in by_name.items()}
+               for kind, by_name in self.outcomes.items()},
             "wrong_unflagged": {name: share(value) for name, value in self.wrong_unflagged.items()},
         }
 
 
+def _reported(counts: dict[str, int]) -> float:
+    """Coverage among the intervals reported as intervals (not degenerate)."""
+    reported = counts.get("covered", 0) + counts.get("missed", 0)
+    return round(counts.get("covered", 0) / reported, 3) if reported else float("nan")
+
+
 def summarise(records: list[dict[str, Any]], key: str = "setting", method: str = "profile") -> dict[str, Any]:
-    """Rates per value of ``key`` (setting, design, …): flagged, recovered, coverage and degenerate rates of both
-    intervals, and "wrong and unflagged" (ok fit, estimate off tolerance, ``method``'s interval misses the truth)."""
+    """Rates per value of ``key`` (setting, design, …): flagged, recovered, coverage (a degenerate interval counts
+    as not covering), degenerate rates and coverage among the intervals reported as such, for both methods, and
+    "wrong and unflagged" (ok fit, estimate off tolerance, ``method``'s interval misses the truth)."""
     groups: dict[str, Tally] = {}
     core: dict[str, list[bool]] = {}
     for record in records:

@@ -28,6 +28,7 @@ class StudyFit:
     name: str  # "ziya2/<model>" or "joint"
     result: FitResult
     intervals: dict[str, Interval] = field(default_factory=dict)  # bootstrap; degenerate ones have NaN bounds
+    profile: dict[str, Interval] = field(default_factory=dict)  # profile likelihood (better calibrated, SCALING.md)
 
     def coefficient(self, column: str) -> tuple[float, float, float]:
         """(estimate, low, high) of the coefficient of attribute ``column``; NaN bounds when not a CI."""
@@ -45,7 +46,7 @@ class StudyFit:
 def fit_table(table: pd.DataFrame, law: str, config: FitConfig, seed: int) -> StudyFit:
     result = fit(table, law=law, refine=config.refine)
     intervals = result.bootstrap(config.bootstrap, seed=seed, refine=config.bootstrap_refine) if config.bootstrap else {}
-    return StudyFit(law, result, intervals)
+    return StudyFit(law, result, intervals, result.profile())
 
 
 def fit_study(table: pd.DataFrame, config: FitConfig, seed: int) -> dict[str, StudyFit]:
