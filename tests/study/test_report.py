@@ -9,6 +9,7 @@ import pytest
 from ziya2lab.common.attributes import ATTRIBUTES, COLUMNS, RUN_COLUMN
 from ziya2lab.scaling.recovery import development_settings, synthetic_table
 from ziya2lab.study.analysis import fit_study
+from ziya2lab.study.conclusions import bound_findings
 from ziya2lab.study.config import FitConfig
 from ziya2lab.study.report import fit_summary, parameter_table, write_report
 
@@ -32,11 +33,19 @@ def test_report_has_every_section_and_one_parameter_table(tmp_path):
     summary = fit_summary(fits, table)
     corpora = table.groupby("corpus")[["CH", "RA", "SIM"]].first().reset_index()
 
-    report = write_report(tmp_path, table, corpora, {"t": tmp_path / "t.jsonl"}, fits, summary, [])
+    # The fit sections are this test's subject; the study's own sections (baselines, seed noise, controls, sizes,
+    # compute) need a real study and are checked end to end by tests/study/test_study.py.
+    conclusions = {"baselines": {"train_tokens": 0, "trained_on": []}, "learned": {}, "noise": None,
+                   "monotone": None, "why": "a synthetic table without seeds", "sizes": [], "heldout": {},
+                   "bounds": bound_findings(fits),
+                   "budget": {"runs": [], "total_flops": 0.0, "peak_flops": 1e9, "peak_threads": 1,
+                              "seconds_at_peak": 0.0, "train_wall_time_s": 0.0}}
+    report = write_report(tmp_path, table, corpora, {"t": tmp_path / "t.jsonl"}, fits, summary, [], conclusions)
 
     text = report.read_text()
     for heading in ("## Corpora", "## Fitted attribute coefficients", "## Effective-data multipliers",
-                    "## Does the paper's ordering", "## Fit quality", "## Runs", "Failed runs: 0"):
+                    "## Does the paper's ordering", "## Fit quality", "## Runs", "Failed runs: 0",
+                    "## Parameters at a bound", "Not measured: a synthetic table without seeds"):
         assert heading in text
     for attribute in ATTRIBUTES:  # coefficient columns named from the vocabulary: "A (CH)", ...
         assert f"{attribute.coefficient} ({attribute.column})" in text
