@@ -14,16 +14,20 @@ lm-eval does the scoring; this module chooses how it is called and keeps the rec
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import json
+import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from ziya2lab.common.atomic import atomic_write_json
+from ziya2lab.common.hashing import hash_config, hash_file
 from ziya2lab.common.jsonl import read_jsonl
 from ziya2lab.common.paths import cache_dir
 from ziya2lab.common.run_dir import RunDir
@@ -36,7 +40,10 @@ from ziya2lab.eval.config import (
 )
 from ziya2lab.eval.heldout import load_test_sets
 from ziya2lab.eval.metrics import choice_proxies, task_metrics
+from ziya2lab.eval.tasks import FORMAT_VERSION as TASK_FORMAT
 from ziya2lab.eval.tasks import MULTIPLE_CHOICE, TaskDirectory, build_task_dir
+
+TRUNCATION_WARNING = "Combined length of context"  # lm-eval 0.4's per-request warning (models/huggingface.py)
 
 
 def configure_environment() -> None:
@@ -79,7 +86,7 @@ def hf_causal_lm(model: Any) -> Any:
         raise ValueError(f"Llama → LlamaForCausalLM: missing {missing}, unexpected {unexpected}")
     if model.config.tie_word_embeddings:
         wrapper.tie_weights()
-    return wrapper.eval()
+    return wrapper.to(next(model.parameters()).device).eval()  # moves the RoPE buffers; parameters are in place
 
 
 def _harness_lm(model: Any, tokenizer: Any, harness: HarnessConfig, max_length: int) -> tuple[Any, dict[str, Any]]:
@@ -147,25 +154,55 @@ def _check_choices_fit(task_dir: TaskDirectory, names: list[str], tokenizer: Any
                                  f"max_length={max_length}; lm-eval cannot score it with this tokenizer")
 
 
+class _TruncationCounter(logging.Filter):
+    """Counts (and keeps out of the log) lm-eval's one warning per request whose context it cut to ``max_length``:
+    at 128 tokens most multiple-choice stems are cut, and 1,000 identical lines hide everything else."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith(TRUNCATION_WARNING):
+            self.count += 1
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _counting_truncations() -> Iterator[_TruncationCounter]:
+    counter = _TruncationCounter()
+    logger = logging.getLogger("lm_eval.models.huggingface")
+    logger.addFilter(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeFilter(counter)
+
+
 def _run_tasks(lm: Any, names: list[str], manager: Any, num_fewshot: Mapping[str, int], harness: HarnessConfig,
-               kinds: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Score ``names`` (one lm-eval call per few-shot count); per task: kind, n, shots and metrics."""
+               kinds: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], int]:
+    """Score ``names`` (one lm-eval call per few-shot count): per task its kind, n, shots and metrics; and how
+    many requests had their context cut to ``max_length`` (from the left, as the model was trained to read)."""
     from lm_eval import simple_evaluate
 
     by_shots: dict[int | None, list[str]] = {}
     for name in names:
         by_shots.setdefault(num_fewshot.get(name), []).append(name)
     record: dict[str, dict[str, Any]] = {}
+    truncations = 0
     for shots, group in by_shots.items():
-        output = simple_evaluate(model=lm, tasks=group, num_fewshot=shots, task_manager=manager, log_samples=True,
-                                 limit=harness.limit, bootstrap_iters=harness.bootstrap_iters,
-                                 confirm_run_unsafe_code=harness.confirm_run_unsafe_code)
+        with _counting_truncations() as truncated:
+            output = simple_evaluate(model=lm, tasks=group, num_fewshot=shots, task_manager=manager,
+                                     log_samples=True, limit=harness.limit, bootstrap_iters=harness.bootstrap_iters,
+                                     confirm_run_unsafe_code=harness.confirm_run_unsafe_code)
         for name in group:
             metrics = task_metrics(output["results"][name])
             proxies, n_scored = choice_proxies(name, output)
             record[name] = {"kind": kinds.get(name, "lm_eval"), "num_fewshot": shots,
                             "n": n_scored or _n_samples(name, output), "metrics": {**metrics, **proxies}}
-    return record
+        truncations += truncated.count
+    return record, truncations
 
 
 def _n_samples(name: str, output: Mapping[str, Any]) -> int:
@@ -207,13 +244,13 @@ def evaluate_model(
     lm, settings = _harness_lm(model, tokenizer, harness, max_length)
     kinds = {name: task.kind for name, task in task_dir.tasks.items()} if task_dir else {}
     chosen = [name for name in names if _is_generated(name) or name in available]
-    scored = _run_tasks(lm, chosen, manager, num_fewshot or {}, harness, kinds) if chosen else {}
+    scored, truncations = _run_tasks(lm, chosen, manager, num_fewshot or {}, harness, kinds) if chosen else ({}, 0)
     import lm_eval
 
     generated_from = {"path": str(task_dir.path), "content_hash": task_dir.content_hash,
                       "test_sets": {name: str(path) for name, path in test_sets.items()}} if task_dir else None
     return {
-        "harness": {"lm_eval_version": lm_eval.__version__, **settings},
+        "harness": {"lm_eval_version": lm_eval.__version__, **settings, "contexts_truncated": truncations},
         "task_dir": generated_from,
         "tasks": scored,
         "unavailable": unavailable,
@@ -263,14 +300,49 @@ def evaluate_checkpoint(checkpoint: str | Path, tasks: list[str], harness: Harne
     return record
 
 
-def evaluate_run(run_dir: str | Path, tasks: list[str], **options: Any) -> dict[str, Any]:
+def _request_key(run: RunDir, tasks: list[str], test_sets: Mapping[str, Path] | None,
+                 num_fewshot: Mapping[str, int] | None, harness: HarnessConfig | None,
+                 generated: GeneratedTasksConfig | None) -> str:
+    """What an evaluation of ``run`` depends on: the run's summary (a retrained run writes a new one), the task
+    list, the settings, the held-out files' bytes and the task generator's format."""
+    return hash_config({"summary": hash_file(run.summary), "tasks": list(tasks), "num_fewshot": dict(num_fewshot or {}),
+                        "harness": asdict(harness or HarnessConfig()),
+                        "generated": asdict(generated or GeneratedTasksConfig()), "task_format": TASK_FORMAT,
+                        "test_sets": {name: hash_file(path) for name, path in sorted((test_sets or {}).items())}})
+
+
+def evaluate_run(run_dir: str | Path, tasks: list[str], test_sets: Mapping[str, Path] | None = None,
+                 num_fewshot: Mapping[str, int] | None = None, harness: HarnessConfig | None = None,
+                 generated: GeneratedTasksConfig | None = None) -> dict[str, Any]:
     """Evaluate a finished run's ``final/`` and write ``eval.json`` into the run directory; returns the record."""
     run = RunDir(Path(run_dir))
     if not run.is_done() or not run.final.is_dir():
         raise FileNotFoundError(f"{run.path} is not a finished run (needs {run.summary.name} and {run.final.name}/)")
-    record = evaluate_checkpoint(run.final, tasks, **options)
+    record = evaluate_checkpoint(run.final, tasks, harness=harness, test_sets=test_sets, num_fewshot=num_fewshot,
+                                 generated=generated)
+    record["request"] = _request_key(run, tasks, test_sets, num_fewshot, harness, generated)
     atomic_write_json(run.eval, record)
     return record
+
+
+def evaluate_runs(run_dirs: Iterable[str | Path], tasks: list[str], test_sets: Mapping[str, Path] | None = None,
+                  num_fewshot: Mapping[str, int] | None = None, harness: HarnessConfig | None = None,
+                  generated: GeneratedTasksConfig | None = None) -> list[Path]:
+    """Evaluate every finished run among ``run_dirs`` whose ``eval.json`` is missing or was made for other
+    inputs (see ``_request_key``), so a re-run study evaluates only what changed; returns the runs evaluated.
+    Unfinished and failed runs have no ``final/`` and are passed over."""
+    evaluated = []
+    for run_dir in run_dirs:
+        run = RunDir(Path(run_dir))
+        if not run.is_done() or not run.final.is_dir():
+            continue
+        previous = read_eval(run.path)
+        if previous and previous.get("request") == _request_key(run, tasks, test_sets, num_fewshot, harness,
+                                                                 generated):
+            continue
+        evaluate_run(run.path, tasks, test_sets, num_fewshot, harness, generated)
+        evaluated.append(run.path)
+    return evaluated
 
 
 def evaluate_app(app: EvaluateAppConfig) -> tuple[dict[str, Any], Path]:
