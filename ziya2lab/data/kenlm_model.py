@@ -27,6 +27,7 @@ from ziya2lab.common.paths import cache_dir
 
 ENGLISH_TOKEN = re.compile(r"[a-z0]+(?:'[a-z]+)?|[^\sa-z0]")
 DIGIT = re.compile(r"\d")
+NON_SPACE = re.compile(r"\S")  # a Chinese token: any character but whitespace (\s is exactly str.isspace)
 UNSEEN_LOG10 = -99.0  # "<s>" is never predicted; writing a real probability for it skews every sentence
 DISCOUNT = 0.75  # absolute discount of the Python fallback (the usual Kneser-Ney value)
 TOOLS_HINT = "bash setup/20_kenlm.sh (builds lmplz/build_binary from the kenlm sdist)"
@@ -35,10 +36,7 @@ TOOLS_HINT = "bash setup/20_kenlm.sh (builds lmplz/build_binary from the kenlm s
 def sentences(text: str, lang: str) -> Iterator[str]:
     """One space-separated token line per non-empty text line: characters for zh, words for en."""
     for line in DIGIT.sub("0", text).splitlines():
-        if lang == "zh":
-            tokens = [char for char in line if not char.isspace()]
-        else:
-            tokens = ENGLISH_TOKEN.findall(line.lower())
+        tokens = NON_SPACE.findall(line) if lang == "zh" else ENGLISH_TOKEN.findall(line.lower())
         if tokens:
             yield " ".join(tokens)
 

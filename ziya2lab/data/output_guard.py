@@ -96,8 +96,9 @@ def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     lines = []
     old, new = _flatten(recorded.get("settings", {}), "factory"), _flatten(current["settings"], "factory")
     for key in sorted(set(old) | set(new)):
-        if old.get(key, "<unset>") != new.get(key, "<unset>"):
-            lines.append(f"{key}: {json.dumps(old.get(key, '<unset>'))} then, {json.dumps(new.get(key, '<unset>'))} now")
+        then, now = old.get(key, "<unset>"), new.get(key, "<unset>")
+        if then != now:
+            lines.append(f"{key}: {json.dumps(then)} then, {json.dumps(now)} now")
     old_inputs, new_inputs = recorded.get("inputs", {}), current["inputs"]
     for path in sorted(set(old_inputs) | set(new_inputs)):
         if path not in new_inputs:

@@ -54,7 +54,7 @@ def _plot(sample: list[dict], path: Path) -> None:
     length_axis.set(xlabel="log10 characters", ylabel="documents", title="length")
     perplexity_axis.set(xlabel="log10 KenLM perplexity", title="perplexity (kept)")
     length_axis.legend()
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.9, wspace=0.2)  # tight_layout: +0.2 s
     figure.savefig(path, dpi=100)
     plt.close(figure)
 

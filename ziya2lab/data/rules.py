@@ -12,16 +12,17 @@ order, is the recorded reason.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from ziya2lab.common.cjk import CJK_IDEOGRAPH as CJK
+from ziya2lab.data.charclasses import count, digit, latin_letter, latin_upper, symbol_or_other
 from ziya2lab.data.config import RulesConfig
 
-LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 ENGLISH_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 URL = re.compile(r"https?://\S+|www\.\S+")
 HTML = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>|&(?:nbsp|amp|lt|gt|quot|#\d+);")
@@ -33,19 +34,40 @@ DIGITS_7 = re.compile(r"\d[\d ()+-]{6}")
 MOJIBAKE = re.compile("Ã.|â€|ï¿½|\ufffd|Â[\u00a0-\u00bf]|锟斤拷|烫烫烫|屯屯屯")
 PUNCTUATION_RUN = re.compile(r"([!?！？。.,，~～])\1{3,}")
 EN_SENTENCE = re.compile(r"\S.*?[.!?]+(?=\s|$)", re.S)  # "Py_buffer.obj" does not end a sentence
+EN_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 ZH_SENTENCE = re.compile(r"[^。！？]+[。！？]+")
 EN_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with", "this", "for", "is", "are", "was", "it", "in", "a"])
-ZH_FUNCTION_CHARS = frozenset("的了是在和有我不这也就都而及与")
+ZH_FUNCTION_CHARS = re.compile("[的了是在和有我不这也就都而及与]")
+WHITESPACE = re.compile(r"\s+")  # \s is exactly str.isspace
 
 
-def _lexicon(*terms: str) -> re.Pattern[str]:
-    """Alternatives matched in lower-cased text: English terms as whole words, Chinese terms anywhere.
+@dataclass(frozen=True)
+class Lexicon:
+    """Terms matched in lower-cased text: English terms as whole words, Chinese terms anywhere.
 
-    One group per script (rather than one ``\\b`` per term) keeps the scan at one pass over the text.
+    One regex group per script (rather than one ``\\b`` per term) keeps a scan at one pass over the text, and the
+    scan runs only when some term occurs as a substring at all (a fast test that most documents fail).
     """
+
+    terms: tuple[str, ...]
+    regex: re.Pattern[str]
+
+    def occurs_in(self, lower: str) -> bool:
+        return any(term in lower for term in self.terms)
+
+    def count(self, lower: str) -> int:
+        return len(self.regex.findall(lower)) if self.occurs_in(lower) else 0
+
+    def search(self, lower: str) -> bool:
+        return self.occurs_in(lower) and self.regex.search(lower) is not None
+
+
+def _lexicon(*terms: str) -> Lexicon:
     chinese = [re.escape(term.lower()) for term in terms if CJK.search(term)]
     english = [re.escape(term.lower()) for term in terms if not CJK.search(term)]
-    return re.compile("|".join([rf"\b(?:{'|'.join(english)})\b", *(["(?:" + "|".join(chinese) + ")"] if chinese else [])]))
+    regex = re.compile("|".join([rf"\b(?:{'|'.join(english)})\b",
+                                 *(["(?:" + "|".join(chinese) + ")"] if chinese else [])]))
+    return Lexicon(tuple(term.lower() for term in terms), regex)
 
 
 # Table 1 "Toxic Word Rate" (explicit, violent, terrorist); kept short and unambiguous: a term here must be
@@ -92,17 +114,17 @@ class TextView:
     def lower(self) -> str:
         return self.text.lower()
 
-    def hits(self, lexicon: re.Pattern[str]) -> int:
+    def hits(self, lexicon: Lexicon) -> int:
         """Lexicon matches in the whole text (cached: several rules share a lexicon)."""
-        if lexicon.pattern not in self._hits:
-            self._hits[lexicon.pattern] = len(lexicon.findall(self.lower))
-        return self._hits[lexicon.pattern]
+        if lexicon.regex.pattern not in self._hits:
+            self._hits[lexicon.regex.pattern] = lexicon.count(self.lower)
+        return self._hits[lexicon.regex.pattern]
 
-    def share_containing(self, parts: list[str], lexicon: re.Pattern[str]) -> float:
+    def share_containing(self, parts: list[str], lexicon: Lexicon) -> float:
         """Fraction of lines or sentences with a lexicon match; most documents have none and skip the scan."""
         if not self.hits(lexicon):
             return 0.0
-        return _fraction(parts, lambda part: lexicon.search(part.lower()) is not None)
+        return _fraction(parts, lambda part: lexicon.search(part.lower()))
 
     @cached_property
     def _hits(self) -> dict[str, int]:
@@ -113,16 +135,22 @@ class TextView:
         return [line.strip() for line in self.text.splitlines() if line.strip()]
 
     @cached_property
-    def visible(self) -> list[str]:
-        return [char for char in self.text if not char.isspace()]
+    def visible(self) -> int:
+        """Characters that are not whitespace."""
+        return len(self.text) - sum(map(len, WHITESPACE.findall(self.text)))
 
     @cached_property
     def cjk(self) -> int:
-        return len(CJK.findall(self.text))
+        return len(self.tokens) if self.lang == "zh" else len(CJK.findall(self.text))
 
     @cached_property
-    def latin(self) -> list[str]:
-        return LATIN_LETTER.findall(self.text)
+    def latin(self) -> int:
+        """Latin letters (A-Z, a-z, U+00C0-024F)."""
+        return count(latin_letter(), self.text)
+
+    @cached_property
+    def upper_latin(self) -> int:
+        return count(latin_upper(), self.text)
 
     @cached_property
     def words(self) -> list[str]:
@@ -132,7 +160,7 @@ class TextView:
     def tokens(self) -> list[str]:
         """Counting units: CJK characters for Chinese, words for English."""
         if self.lang == "zh":
-            return [char for char in self.visible if CJK.match(char)]
+            return CJK.findall(self.text)
         return [word.lower() for word in self.words]
 
     @cached_property
@@ -141,18 +169,52 @@ class TextView:
 
     @cached_property
     def sentences(self) -> list[str]:
-        pattern = ZH_SENTENCE if self.lang == "zh" else EN_SENTENCE
-        return [sentence.strip() for sentence in pattern.findall(self.text) if sentence.strip()]
+        """Sentences up to the last sentence end: no sentence can end after it, and scanning text without one is
+        quadratic for both patterns (every start runs to the end), so it is not scanned."""
+        if self.lang == "zh":
+            pattern, end = ZH_SENTENCE, 1 + max(self.text.rfind(mark) for mark in "。！？")
+        else:
+            pattern, end = EN_SENTENCE, max((match.end() for match in EN_SENTENCE_END.finditer(self.text)), default=0)
+        return [sentence.strip() for sentence in pattern.findall(self.text[:end]) if sentence.strip()]
 
     def ngram_size(self, words: int) -> int:
         """A Chinese word is about two characters, so an n-word n-gram is 2n characters."""
         return 2 * words if self.lang == "zh" else words
 
     def line_units(self, line: str) -> int:
-        return len(CJK.findall(line)) if self.lang == "zh" else len(ENGLISH_WORD.findall(line))
+        """Counting units of a line or a piece of text (cached: several rules measure the same lines)."""
+        if line not in self._line_units:
+            pattern = CJK if self.lang == "zh" else ENGLISH_WORD
+            self._line_units[line] = len(pattern.findall(line))
+        return self._line_units[line]
 
-    def ratio(self, count: int) -> float:
-        return count / max(1, len(self.visible))
+    @cached_property
+    def _line_units(self) -> dict[str, int]:
+        return {}
+
+    def ratio(self, part: int) -> float:
+        return part / max(1, self.visible)
+
+    def ngram_ids(self, n: int) -> np.ndarray:
+        """For every n-gram start, an integer naming the n-gram (equal n-grams, equal integers), exactly: by prefix
+        doubling, the n-gram at i is the pair of the p-grams at i and i + n - p (p the largest power of two < n)."""
+        if n not in self._ngram_ids:
+            if n == 1 and self.lang == "zh":  # one character per unit: its code point names it
+                self._ngram_ids[n] = np.frombuffer("".join(self.tokens).encode("utf-32-le"), np.uint32)
+            elif n == 1:
+                self._ngram_ids[n] = np.unique(np.array(self.tokens), return_inverse=True)[1].reshape(-1)
+            else:
+                half = 1 << ((n - 1).bit_length() - 1)
+                shorter = self.ngram_ids(half).astype(np.int64)
+                starts = len(self.tokens) - n + 1
+                later = shorter[n - half : n - half + starts]
+                pairs = shorter[:starts] * (int(shorter.max()) + 1) + later
+                self._ngram_ids[n] = np.unique(pairs, return_inverse=True)[1].reshape(-1)
+        return self._ngram_ids[n]
+
+    @cached_property
+    def _ngram_ids(self) -> dict[int, np.ndarray]:
+        return {}
 
 
 def _fraction(items: list, predicate: Callable) -> float:
@@ -164,8 +226,8 @@ def _top_ngram_fraction(view: TextView, words: int) -> float:
     n, tokens = view.ngram_size(words), view.tokens
     if len(tokens) < view.ngram_size(REPETITION_MIN_WORDS):
         return 0.0
-    _gram, count = Counter(_ngrams(tokens, n)).most_common(1)[0]
-    return count * n / len(tokens) if count > 1 else 0.0
+    top = int(np.bincount(view.ngram_ids(n)).max())
+    return top * n / len(tokens) if top > 1 else 0.0
 
 
 def _duplicate_ngram_fraction(view: TextView, words: int) -> float:
@@ -173,21 +235,12 @@ def _duplicate_ngram_fraction(view: TextView, words: int) -> float:
     n, tokens = view.ngram_size(words), view.tokens
     if len(tokens) < view.ngram_size(REPETITION_MIN_WORDS):
         return 0.0
-    grams = _ngrams(tokens, n)
-    counts = Counter(grams)
-    covered = bytearray(len(tokens))
-    for start, gram in enumerate(grams):
-        if counts[gram] > 1:
-            covered[start : start + n] = b"\x01" * n
-    return sum(covered) / len(tokens)
-
-
-def _ngrams(tokens: list[str], n: int) -> list:
-    return list(zip(*(tokens[offset:] for offset in range(n)), strict=False))
-
-
-def _is_symbol(char: str) -> bool:
-    return unicodedata.category(char)[0] in "SC"
+    ids = view.ngram_ids(n)
+    starts = np.flatnonzero(np.bincount(ids)[ids] > 1)
+    # +1 where a repeated n-gram starts, -1 where it ends: a unit is covered where the running sum is positive
+    size = len(tokens) + 1
+    depth = np.cumsum(np.bincount(starts, minlength=size) - np.bincount(starts + n, minlength=size))
+    return int(np.count_nonzero(depth[: len(tokens)])) / len(tokens)
 
 
 def _per_lang(values: dict[str, float], lang: str) -> float:
@@ -202,11 +255,11 @@ def _document_rules() -> dict[str, Rule]:
     return {
         "too_short": lambda v, c: v.units < _per_lang(c.min_units, v.lang),
         "too_long": lambda v, c: len(v.text) > c.max_chars,
-        "symbol_ratio": lambda v, c: v.ratio(sum(map(_is_symbol, v.visible))) > c.max_symbol_ratio,
-        "letter_ratio": lambda v, c: v.ratio(v.cjk + len(v.latin)) < c.min_letter_ratio,
-        "digit_ratio": lambda v, c: v.ratio(sum(char.isdigit() for char in v.visible)) > c.max_digit_ratio,
-        "uppercase_ratio": lambda v, c: len(v.latin) >= c.min_letters_for_case
-        and _fraction(v.latin, str.isupper) > c.max_uppercase_ratio,
+        "symbol_ratio": lambda v, c: v.ratio(count(symbol_or_other(), v.text)) > c.max_symbol_ratio,
+        "letter_ratio": lambda v, c: v.ratio(v.cjk + v.latin) < c.min_letter_ratio,
+        "digit_ratio": lambda v, c: v.ratio(count(digit(), v.text)) > c.max_digit_ratio,
+        "uppercase_ratio": lambda v, c: v.latin >= c.min_letters_for_case
+        and v.upper_latin / v.latin > c.max_uppercase_ratio,
         "hash_ratio": lambda v, c: v.text.count("#") / v.units > c.max_hash_per_unit,
         "ellipsis_lines": lambda v, c: len(v.lines) >= 3
         and _fraction(v.lines, lambda line: line.endswith(("...", "…"))) > c.max_ellipsis_lines,
@@ -223,8 +276,8 @@ def _document_rules() -> dict[str, Rule]:
         "duplicate_5gram": lambda v, c: _duplicate_ngram_fraction(v, 5) > _per_lang(c.max_duplicate_5gram, v.lang),
         "duplicate_10gram": lambda v, c: _duplicate_ngram_fraction(v, 10) > _per_lang(c.max_duplicate_10gram, v.lang),
         "stop_words": lambda v, c: _stop_words(v) < c.min_stop_words,
-        "script_mismatch": lambda v, c: (v.cjk / max(1, v.cjk + len(v.latin)) < c.min_cjk_share_zh) if v.lang == "zh"
-        else v.cjk / max(1, v.cjk + len(v.latin)) > c.max_cjk_share_en,
+        "script_mismatch": lambda v, c: (v.cjk / max(1, v.cjk + v.latin) < c.min_cjk_share_zh) if v.lang == "zh"
+        else v.cjk / max(1, v.cjk + v.latin) > c.max_cjk_share_en,
         "mojibake": lambda v, c: len(MOJIBAKE.findall(v.text)) > c.max_mojibake,
         "html_tags": lambda v, c: len(HTML.findall(v.text)) > c.max_html_tags,
         "code_braces": lambda v, c: (v.text.count("{") + v.text.count("}")) / v.units > c.max_braces_per_unit,
@@ -247,7 +300,7 @@ def _duplicate_line_chars(view: TextView) -> float:
 
 def _stop_words(view: TextView) -> int:
     if view.lang == "zh":
-        return sum(1 for char in view.text if char in ZH_FUNCTION_CHARS)
+        return len(ZH_FUNCTION_CHARS.findall(view.text))
     return sum(1 for word in view.tokens if word in EN_STOP_WORDS)
 
 

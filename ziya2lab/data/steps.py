@@ -7,6 +7,7 @@ the whole corpus (perplexity percentiles, de-duplication) run in the factory's s
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -26,6 +27,7 @@ from tqdm.auto import tqdm
 from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.common.cjk import CJK_RANGES
 from ziya2lab.common.jsonl import write_jsonl
+from ziya2lab.data.charclasses import control_or_format, remove
 from ziya2lab.data.config import InputConfig, PreprocessConfig, RulesConfig, ScoringConfig
 from ziya2lab.data.kenlm_model import Scorer
 from ziya2lab.data.noise import make_noise
@@ -34,10 +36,11 @@ from ziya2lab.data.rules import violated_rule
 from ziya2lab.data.sources import is_reference, iter_source
 
 # Ziya2 removes "emoticons and special symbols": emoji, pictographs, dingbats, box drawing, private use, and
-# zero-width/format characters
-REMOVED_SYMBOLS = re.compile(
-    "[\U0001f000-\U0001faff\u2600-\u27bf\u2500-\u259f\ue000-\uf8ff\ufe0f\u200b-\u200f\u2060\ufeff]"
-)
+# zero-width/format characters; with every other control, format or unassigned code point (category C*)
+REMOVED_SYMBOL_RANGES = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2500, 0x259F), (0xE000, 0xF8FF), (0xFE0F, 0xFE0F),
+                         (0x200B, 0x200F), (0x2060, 0x2060), (0xFEFF, 0xFEFF))
+FULLWIDTH_ALPHANUMERIC = re.compile("[０-９Ａ-Ｚａ-ｚ]")  # a fast test before the per-character translation
+SPACES = re.compile(r"[ \t\u3000]+")  # within a line (none of these ends a line)
 FULLWIDTH_ALPHANUMERICS = {
     code: code - 0xFEE0
     for start, end in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
@@ -163,6 +166,53 @@ class SourceReader(PipelineStep):
         write_jsonl(Path(self.malformed_folder) / f"{rank:05d}.jsonl", malformed)
 
 
+@functools.cache
+def mojibake_clues() -> frozenset[str] | None:
+    """Characters one of which every match of ftfy's badness regex contains, or None if a branch of the regex needs
+    none of them (then every text goes to ftfy).
+
+    ``ftfy.fix_encoding`` returns a text unchanged when that regex finds nothing in it, so a text holding none of
+    these characters (plain Chinese or English) needs no call: each branch of the regex is read (with Python's own
+    regex parser) for an element it cannot match without, made only of non-ASCII characters.
+    """
+    from re import _parser
+
+    from ftfy.badness import BADNESS_RE
+
+    parsed = _parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).data
+    if len(parsed) != 1 or parsed[0][0] is not _parser.BRANCH:
+        return None
+    clues: set[str] = set()
+    for branch in parsed[0][1][1]:
+        required = [chars for item in branch.data if (chars := _non_ascii_characters(item, _parser))]
+        if not required:
+            return None
+        clues.update(*required)
+    return frozenset(clues)
+
+
+def _non_ascii_characters(item: tuple, parser) -> set[str]:
+    """The characters a literal or a class element matches, if all are non-ASCII (else nothing)."""
+    operation, value = item
+    if operation is parser.LITERAL:
+        codes = [value]
+    elif operation is parser.IN and all(kind in (parser.LITERAL, parser.RANGE) for kind, _value in value):
+        codes = [code for kind, member in value
+                 for code in ([member] if kind is parser.LITERAL else range(member[0], member[1] + 1))]
+    else:
+        return set()
+    return {chr(code) for code in codes} if all(code >= 128 for code in codes) else set()
+
+
+@functools.cache
+def removed_characters() -> np.ndarray:
+    """What preprocessing removes: the symbol ranges above and every C* character but newline and tab."""
+    table = control_or_format().copy()
+    for start, end in REMOVED_SYMBOL_RANGES:
+        table[start : end + 1] = True
+    return table
+
+
 class Preprocess(PipelineStep):
     """Encoding repair, Unicode normalisation, control characters and emoticons removed, whitespace tidied."""
 
@@ -175,16 +225,16 @@ class Preprocess(PipelineStep):
 
     def clean(self, text: str) -> str:
         text = _valid_utf8(text)
-        if self.config.repair_encoding:
+        clues = mojibake_clues() if self.config.repair_encoding else frozenset()
+        if self.config.repair_encoding and (clues is None or not clues.isdisjoint(text)):
             import ftfy
 
             text = ftfy.fix_encoding(text)
         text = unicodedata.normalize(self.config.normalization, text)
-        if self.config.fullwidth_alphanumerics_to_ascii:
+        if self.config.fullwidth_alphanumerics_to_ascii and FULLWIDTH_ALPHANUMERIC.search(text):
             text = text.translate(FULLWIDTH_ALPHANUMERICS)
-        text = REMOVED_SYMBOLS.sub("", text)
-        text = "".join(char for char in text if char in "\n\t" or not unicodedata.category(char).startswith("C"))
-        lines = (re.sub(r"[ \t\u3000]+", " ", line).strip() for line in text.splitlines())
+        text = remove(removed_characters(), text)
+        lines = (line.strip() for line in SPACES.sub(" ", text).splitlines())
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -195,6 +245,26 @@ class Preprocess(PipelineStep):
                 self.stat_update("modified")
             document.text = cleaned
             yield document
+
+
+def changing_characters(converter) -> frozenset[str]:
+    """One character of every dictionary entry that an opencc-python-reimplemented converter changes.
+
+    The converter (pure Python, ~60k characters/s) maps dictionary keys found in the text to their values; if the
+    text lacks a character that every changing key contains, no changing key occurs in it and it comes back as it
+    went in. Per key that character is a changed single character it contains (a Traditional one, rare in
+    Simplified text) or, failing that, its first.
+    """
+    dictionaries, stack = [], list(converter._dict_chain_data)  # (max_len, min_len, mapping), nested in groups
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        else:
+            dictionaries.append(item[2])
+    changing = [key for mapping in dictionaries for key, value in mapping.items() if key != value]
+    changed_chars = {key for key in changing if len(key) == 1}
+    return frozenset(next((char for char in key if char in changed_chars), key[0]) for key in changing)
 
 
 class LanguageFilter(BaseFilter):
@@ -211,18 +281,21 @@ class LanguageFilter(BaseFilter):
         super().__init__(exclusion_writer)
         self.config = config
         self._converter = None
+        self._changing = None
         self._detector = None
 
     def __getstate__(self) -> dict:
         """The fastText model handle does not pickle; each worker loads its own."""
-        return {**self.__dict__, "_detector": None, "_converter": None}
+        return {**self.__dict__, "_detector": None, "_converter": None, "_changing": None}
 
     def to_simplified(self, text: str) -> str:
+        """OpenCC t2s, skipped (same result) for text holding none of the characters its conversions need."""
         if self._converter is None:
             import opencc
 
             self._converter = opencc.OpenCC("t2s")
-        return self._converter.convert(text)
+            self._changing = changing_characters(self._converter)
+        return text if self._changing.isdisjoint(text) else self._converter.convert(text)
 
     def han_share(self, sample: str) -> float:
         """Han characters over Han characters plus words of other scripts (a Latin word weighs one character, as
