@@ -68,3 +68,13 @@ def test_slurm_executor_gives_the_local_accounting_and_kept_documents(tmp_path: 
     assert local["duplicates"] == 1 and local["input"] == 20
     assert _kept(tmp_path / "slurm") == _kept(tmp_path / "local")
     assert any((tmp_path / "slurm" / "logs" / "stage1" / "slurm_logs").iterdir())  # it did run as Slurm jobs
+
+
+def test_slurm_without_its_commands_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text(json.dumps({"text": " ".join(["word"] * 40)}) + "\n")
+    config = FactoryConfig(input=InputConfig(paths=[str(raw)]), executor=ExecutorKind.slurm)
+    config.scoring.enabled = False
+    with pytest.raises(RuntimeError, match=r"executor=slurm needs Slurm's sbatch, squeue, scancel"):
+        run_factory(config, tmp_path / "out")

@@ -11,6 +11,7 @@ hang or a silent partial corpus.
 from __future__ import annotations
 
 import logging
+import shutil
 import subprocess
 import sys
 import time
@@ -107,6 +108,10 @@ def run_stages(stages: list[Stage], config: FactoryConfig, logs: Path) -> None:
         executors = _local(stages, config, logs)
         executors[-1].run()
     else:
+        missing = [command for command in ("sbatch", "squeue", "scancel") if shutil.which(command) is None]
+        if missing:
+            raise RuntimeError(f"factory.executor=slurm needs Slurm's {', '.join(missing)} on PATH (a login node "
+                               f"of the cluster); factory.executor=local runs the same stages here")
         executors = _slurm(stages, config, logs)
         executors[-1].launch_job()  # launches the stages before it first, each depending on the previous
         _wait_for_slurm(executors, config.slurm.poll_seconds)
