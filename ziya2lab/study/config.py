@@ -97,6 +97,10 @@ class StudyConfig:
     # "learned beyond token frequencies" check averages over these
     grid: GridConfig = field(default_factory=GridConfig)
     workers: int = 2  # trainer runs at once
+    # "local": subprocesses on this machine; else a Slurm launcher preset of conf/hydra/launcher/ (slurm, slurm_local):
+    # every run becomes a Slurm job (ziya2lab/study/launchers.py), adjusted by launcher_overrides
+    launcher: str = "local"
+    launcher_overrides: list[str] = field(default_factory=list)  # e.g. [hydra.launcher.partition=gpu]
     threads_per_run: int = 1  # torch threads per run (workers × threads ≈ cores)
     fits: FitConfig = field(default_factory=FitConfig)
     seed: int = 0

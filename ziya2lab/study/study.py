@@ -34,6 +34,7 @@ from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.common.attributes import COLUMNS
 from ziya2lab.common.hashing import hash_texts
 from ziya2lab.common.jsonl import read_jsonl, write_jsonl
+from ziya2lab.common.paths import config_dir
 from ziya2lab.common.run_dir import CORPUS_ATTRIBUTES_FILE
 from ziya2lab.data.factory import run_factory
 from ziya2lab.data.readers import MalformedRecord, read_documents
@@ -56,9 +57,10 @@ from ziya2lab.study.conclusions import FITTED_FAMILIES, heldout_errors, study_co
 from ziya2lab.study.config import StudyAppConfig, StudyConfig
 from ziya2lab.study.controls import NEGATIVE_CONTROL, POSITIVE_CONTROL, negative_control, positive_control
 from ziya2lab.study.grid import RunSpec, grid_specs
+from ziya2lab.study.launchers import slurm_launch
 from ziya2lab.study.report import fit_summary, write_report
 from ziya2lab.study.results import save_table
-from ziya2lab.study.runner import run_grid
+from ziya2lab.study.runner import Launch, launch_local, run_grid
 from ziya2lab.study.summary_run import log_summary_run
 from ziya2lab.tokenizer.small_bpe import train_small_bpe
 
@@ -240,6 +242,18 @@ def _prepare_inputs(study: StudyConfig, layout: StudyLayout) -> tuple[dict[str, 
     return test_sets, corpora, base_hash
 
 
+def study_launch(study: StudyConfig) -> Launch:
+    """How each trainer run starts: a local subprocess, or a Slurm job on the launcher preset ``study.launcher``."""
+    if study.launcher == "local":
+        return launch_local
+    presets = config_dir() / "hydra" / "launcher"
+    if not (presets / f"{study.launcher}.yaml").is_file():
+        known = sorted(path.stem for path in presets.glob("*.yaml"))
+        raise ValueError(f"study.launcher={study.launcher!r} is neither 'local' nor a launcher preset in {presets} "
+                         f"({', '.join(known)})")
+    return slurm_launch(study.launcher, study.launcher_overrides)
+
+
 def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
     if isinstance(cfg, DictConfig):
         cfg = OmegaConf.to_object(cfg)
@@ -260,7 +274,7 @@ def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
 
     link_base_models(plan)
     outcomes = run_grid([*plan.bases, *plan.continuations], layout.runs, study.workers, study.threads_per_run,
-                        launch=dependent_launch(plan))
+                        launch=dependent_launch(plan, study_launch(study)))
     collected = collect(layout.runs)
     table = results_with_base_rows(collected, plan)
     save_table(table, out / "results.parquet")
