@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from kill_drill import kill_when
 
 from ziya2lab.common.paths import repo_root
 from ziya2lab.common.run_dir import RunDir
@@ -94,13 +93,7 @@ def test_killed_and_resumed_compiled_run_reproduces_the_uninterrupted_one(tmp_pa
     split = tmp_path / "split"
     process = subprocess.Popen([sys.executable, *TRAIN, f"hydra.run.dir={split}", *TINY, *common],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=repo_root())
-    deadline = time.time() + 600
-    while time.time() < deadline and process.poll() is None:
-        if RunDir(split).metrics.exists() and len(_losses(split)) >= 12:
-            process.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.05)
-    process.wait()
+    kill_when(process, lambda: RunDir(split).metrics.exists() and len(_losses(split)) >= 12, timeout_s=600)
     assert not RunDir(split).is_done(), "the run finished before it could be killed"
     resumed = _train(split, *common)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import transformers
+from kill_drill import kill_when
 
 from ziya2lab.common.paths import repo_root
 from ziya2lab.common.run_dir import RunDir
@@ -57,13 +56,7 @@ def test_killed_and_resumed_run_reproduces_the_uninterrupted_one(tmp_path: Path)
     split = tmp_path / "split"
     process = subprocess.Popen([sys.executable, *TRAIN, f"hydra.run.dir={split}", *TINY, *common],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=repo_root())
-    deadline = time.time() + 300
-    while time.time() < deadline and process.poll() is None:
-        if len(_metrics(split)) >= 12:
-            process.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.05)
-    process.wait()
+    kill_when(process, lambda: len(_metrics(split)) >= 12, timeout_s=300)
     assert not RunDir(split).is_done(), "the run finished before it could be killed"
     resumed = _train(split, *common)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
