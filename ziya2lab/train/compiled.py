@@ -22,10 +22,9 @@ from ziya2lab.common.paths import cache_dir
 
 INDUCTOR_CACHE_ENV = "TORCHINDUCTOR_CACHE_DIR"
 # Tokens per process from which compiling pays: the per-process warm-up with a warm cache over the time a compiled
-# step saves per token, at the study size that gains least (llama_100k at 2 threads: 47.9k -> 65.3k tokens/s, a
-# 3 s warm-up, ~540k tokens), rounded up. PROVISIONAL: the rates are issue 19's, the warm-up was measured on a
-# contended host; benchmarks/bench_trainer.py prints break_even_tokens_warm_<preset> to re-derive it on an idle one
-# (docs/BENCHMARKS.md). A default-study run (200k tokens) stays eager; study=full (8M tokens per run) compiles.
+# step saves per token. Measured on the idle machine (benchmarks/bench_trainer.py, docs/BENCHMARKS.md): 423k-532k
+# tokens at the study's sizes with 1 or 2 threads (llama_1m at 2 threads: 1.77M, but there compiling gains only 3%);
+# rounded up. A default-study run stays eager; study=full (8M tokens per run) compiles.
 BREAK_EVEN_TOKENS = 600_000
 
 
