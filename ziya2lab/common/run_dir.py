@@ -9,6 +9,8 @@ a table or a fit. This module is the only place that spells the files' names; ev
     <run>/branches.jsonl     one record per WSD cooldown branch
     <run>/checkpoints/       resumable checkpoints
     <run>/final/             the HF checkpoint (config.json, model.safetensors, tokenizer)
+    <run>/stable/            a WSD run's weights at the end of its stable phase, before the decay, as an HF
+                             checkpoint like final/ (``train.export_stable``): what a continuation starts from
     <run>/summary.json       written last and atomically: the run is done when it exists
     <run>/eval.json          downstream evaluation of ``final/`` (lm-evaluation-harness)
     <run>/train.log, command.txt, wandb_run_id.txt
@@ -70,6 +72,12 @@ class RunDir:
     @property
     def final(self) -> Path:
         return self.path / "final"
+
+    @property
+    def stable(self) -> Path:
+        """The stable-phase end of a WSD run (``train.export_stable``): the peak-rate weights a continual pre-training
+        run continues from, where ``final/`` has been annealed and would have to be re-warmed."""
+        return self.path / "stable"
 
     @property
     def summary(self) -> Path:

@@ -174,6 +174,8 @@ class TrainConfig:
     wsd_decay_ratio: float = 0.2  # WSD: final fraction of steps spent cooling down
     wsd_decay_shape: DecayShape = DecayShape.sqrt
     wsd_branch_at_tokens: list[int] = field(default_factory=list)  # stable-phase branch points (tokens)
+    export_stable: bool = False  # WSD: also write the weights at the end of the stable phase (<run>/stable/, HF),
+    # where continual pre-training continues at the peak rate instead of re-warming the annealed final/
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.95

@@ -7,6 +7,7 @@ which is what makes a SIGKILL-and-resume run reproduce the uninterrupted run's l
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copy
 import dataclasses
@@ -105,6 +106,7 @@ class Trainer:
         self.tokens_per_step = self.batch * train.seq_len
         self.total_steps = total_steps(train)
         self._check_branch_points()
+        self.stable_end_step = self._stable_end_step() if train.export_stable else None
 
         self.model_config = self._model_config()
         self.model = self._build_model()
@@ -135,6 +137,15 @@ class Trainer:
             raise ValueError(
                 f"train.wsd_branch_at_tokens {late} lie beyond the stable phase, which ends at {stable_end} tokens"
             )
+
+    def _stable_end_step(self) -> int:
+        """Steps done when the WSD decay begins: the first step after warmup below the peak rate, read off the
+        schedule itself so that ``stable/`` can never disagree with it (``total_steps`` when nothing decays)."""
+        train = self.cfg.train
+        if train.schedule is not Schedule.wsd:
+            raise ValueError("train.export_stable needs train.schedule=wsd: only WSD has a stable phase to export")
+        after_warmup = range(warmup_steps(self.total_steps, train.warmup_ratio), self.total_steps)
+        return after_warmup.start + bisect.bisect_left(after_warmup, True, key=lambda step: self.lr_at(step) < train.lr)
 
     def _model_config(self) -> LlamaConfig:
         config = self.cfg.model
@@ -316,6 +327,7 @@ class Trainer:
         self.throughput.restart()
         while self.state.step < self.total_steps:
             self._run_due_branches()
+            self._export_stable_if_due()
             step = self.state.step
             lr = self.lr_at(step)
             loss, grad_norm, reason, count = self.update(step, lr, self.guard)
@@ -346,6 +358,7 @@ class Trainer:
                 self._checkpoint()
                 return "preempted"
         self._run_due_branches()
+        self._export_stable_if_due()
         return "completed"
 
     # ------------------------------------------------------------------------------------ WSD branches
@@ -393,9 +406,21 @@ class Trainer:
         self.throughput.restart()
 
     # ------------------------------------------------------------------------------------------ outputs
-    def export_final(self) -> Path:
-        """``final/``: an HF checkpoint (config.json + model.safetensors) and the tokenizer, written atomically."""
-        target = self.run_dir.final
+    def _export_stable_if_due(self) -> None:
+        """``stable/`` as the decay is about to begin; a run resumed past that point must already hold it."""
+        end = self.stable_end_step
+        if end is None or self.state.step < end:
+            return
+        if self.state.step == end:
+            self.export(self.run_dir.stable)
+        elif not self.run_dir.stable.is_dir():
+            raise RuntimeError(
+                f"{self.run_dir.stable} is missing and this run resumed at step {self.state.step}, past the end of its "
+                f"stable phase (step {end}): those weights are gone; re-run it with train.resume=never"
+            )
+
+    def export(self, target: Path) -> Path:
+        """An HF checkpoint (config.json + model.safetensors) and the tokenizer at ``target``, written atomically."""
         full_state = self.accelerator.get_state_dict(self.model)
         if self.accelerator.is_main_process:
             model = self.accelerator.unwrap_model(self.model)
@@ -448,7 +473,7 @@ class Trainer:
             status = self.train()
             if status == "completed":
                 self._checkpoint()
-                self.export_final()
+                self.export(self.run_dir.final)
             summary = self.summary(status)
             if self.accelerator.is_main_process:
                 if status == "completed":
