@@ -1,4 +1,5 @@
-"""recipe=mini end to end: base, expansion, three stages, both ablations, the timeline and the report."""
+"""recipe=mini end to end: base, expansion, three stages, both ablations, an extra seed, the timeline and the
+report."""
 
 from __future__ import annotations
 
@@ -66,6 +67,20 @@ def test_mini_recipe_end_to_end(tmp_path: Path) -> None:
     assert [row["boundary"] for row in timeline if row.get("variant") == RECIPE and "boundary" in row] == [
         "stage1", "stage2", "stage3"]
 
+    # the extra seed repeated stages 2-3 of both variants from the one stage 1, with its own seed
+    seed_runs = {(row["variant"], row["stage"]): RunDir(row["path"]) for row in results["seed_runs"]}
+    assert set(seed_runs) == {(v, s) for v in (RECIPE, NO_REPLAY) for s in ("stage2", "stage3")}
+    for (variant, stage), run in seed_runs.items():
+        assert run.is_done() and run.read_config()["seed"] == 1 != cfg.seed
+        assert run.read_config()["data"]["components"] == runs[(variant, stage)].read_config()["data"]["components"]
+    assert seed_runs[(RECIPE, "stage2")].read_config()["stage"]["init_from"] == str(runs[(RECIPE, "stage1")].final)
+    assert [row["seed"] for row in results["replay_seeds"]] == [cfg.seed, 1]
+    effect = results["replay_effect"]
+    assert effect["seeds"] == 2 and effect["ci95"][0] <= effect["mean_reduction"] <= effect["ci95"][1]
+
+    # stage 1 grew the base's embeddings in the trainer, by the paper's averaging
+    assert runs[(RECIPE, "stage1")].read_config()["stage"]["vocab_init"] == "mean"
+
     # Chinese bits per byte after stage 1 below the English-only base's
     forgetting = {(row["variant"], row["checkpoint"]): row for row in results["forgetting"]}
     assert forgetting[(RECIPE, "stage1")][f"{BPB_PREFIX}zh_news"] < forgetting[(RECIPE, BASE)][f"{BPB_PREFIX}zh_news"]
@@ -77,5 +92,6 @@ def test_mini_recipe_end_to_end(tmp_path: Path) -> None:
 
     # re-running reuses every finished run
     stamps = {run.path: run.summary.stat().st_mtime_ns for run in find_run_dirs(tmp_path / "runs")}
+    assert len(stamps) == len(runs) + len(seed_runs) - 1  # stage 1 is one run shared by two variants
     run_recipe(cfg)
     assert {run.path: run.summary.stat().st_mtime_ns for run in find_run_dirs(tmp_path / "runs")} == stamps

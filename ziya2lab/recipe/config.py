@@ -45,7 +45,10 @@ class BaseConfig:
 class ExpansionConfig:
     num_new_tokens: int | None = None  # None: ZIYA2_NEW_TOKEN_RATIO × the base vocabulary
     pad_to_multiple: int = 128
-    # the initialisations whose initial held-out loss is recorded; the stages start from ``mean`` (the paper's)
+    # how stage 1 (and the single stage) grow the base's embeddings in the trainer (stage.vocab_init): ``mean`` is
+    # the paper's averaging; ``frequency`` (weights from the stage corpora's base-token counts), ``random``
+    stage_init: str = "mean"
+    # the initialisations whose initial held-out loss is recorded (ziya2lab.study.tokenizer_expansion's)
     compare_inits: list[str] = field(default_factory=lambda: ["mean", "frequency", "mean_input_only", "random"])
     eval_bytes: int = 30_000  # held-out Chinese news scored under each initialisation
 
@@ -81,6 +84,9 @@ class AblationConfig:
     no_replay: bool = True  # the same stages with their replay components removed (same steps)
     single_stage: bool = True  # one stage mixing every stage's data, for the three stages' total tokens
     replay_components: list[str] = field(default_factory=lambda: ["stage1_replay", "stage2_replay"])
+    # more seeds for the replay comparison: stages 2–3 with and without replay again from the same stage 1, with
+    # each of these seeds (data order, padding rows), so the report can give the seed noise and an interval
+    seeds: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -122,6 +128,9 @@ class RecipeAppConfig:
     model: LlamaConfig = field(default_factory=LlamaConfig)
     train: TrainConfig = field(default_factory=TrainConfig)  # shared by every run; steps and LR per stage
     eval_max_windows: int = 10_000  # every window of the (byte-capped) timeline sets
+    # trainer runs side by side after the base, each in its own process with train.threads threads: stage 1 beside
+    # the single stage, then the stage-2–3 chains of each variant and seed
+    workers: int = 2
     base: BaseConfig = field(default_factory=BaseConfig)
     expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
     corpora: CorporaConfig = field(default_factory=CorporaConfig)

@@ -21,13 +21,12 @@ from ziya2lab.recipe.config import STAGES, ZIYA2_NEW_TOKEN_RATIO, RecipeAppConfi
 from ziya2lab.recipe.corpora import CorpusFiles
 from ziya2lab.recipe.stages import resolve_paths
 from ziya2lab.study.tokenizer_expansion import expanded_model, loss_scores, token_losses, token_stream
-from ziya2lab.tokenizer.config import ExpandTokenizerConfig, InitExperimentConfig
+from ziya2lab.tokenizer.config import ExpandTokenizerConfig, InitExperimentConfig, SourceWeighting
 from ziya2lab.tokenizer.expand import Expansion
 from ziya2lab.tokenizer.expand_pipeline import expand_and_evaluate
 from ziya2lab.tokenizer.spm_io import load_sentencepiece
 from ziya2lab.train.datasets import iter_documents
 
-STAGE_INIT = "mean"  # the paper's averaging: every new row the mean of the rows of the bytes it replaces
 FREQUENCY_SAMPLE_CHARS = 400_000  # stage-1 text whose base-token counts weight the ``frequency`` init
 
 
@@ -61,6 +60,7 @@ def expand_tokenizer(cfg: RecipeAppConfig, base_dir: Path, files: CorpusFiles, d
     expand_cfg = ExpandTokenizerConfig(
         base_tokenizer=str(base_dir), corpus_sources=[], corpus_files=[str(counting)],
         num_new_tokens=num_new_tokens(cfg, base_size), pad_to_multiple=cfg.expansion.pad_to_multiple,
+        source_weighting=SourceWeighting.frequency if cfg.expansion.stage_init == "frequency" else SourceWeighting.mean,
         zh_eval=str(files.timeline_set("zh_news")), en_eval=str(files.timeline_set("en_prose")),
         init_experiment=InitExperimentConfig(enabled=False),
     )
@@ -103,17 +103,5 @@ def compare_inits(cfg: RecipeAppConfig, base_model: Path, base_dir: Path, tokeni
     for scores in results.values():
         scores["bits_per_byte"] = scores["nats_per_byte"] / math.log(2)
     return {"by_init": results, "eval_bytes": eval_bytes, "new_token_share": float(is_new.float().mean()),
-            "stage_init": STAGE_INIT}
+            "stage_init": cfg.expansion.stage_init}
 
-
-def expanded_checkpoint(base_model: Path, tokenizer_dir: Path, directory: Path, seed: int) -> Path:
-    """The base grown to the expanded vocabulary with the paper's averaging, saved with the expanded tokenizer:
-    stage 1's ``stage.init_from`` and ``tokenizer.path``."""
-    from transformers import AutoTokenizer
-
-    no_frequencies = torch.zeros(0, dtype=torch.long)  # the mean init does not weight by frequency
-    model = expanded_model(Llama.from_pretrained(base_model), Expansion.load(tokenizer_dir), STAGE_INIT, no_frequencies,
-                      seed)
-    model.save_pretrained(directory)
-    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(directory)
-    return directory

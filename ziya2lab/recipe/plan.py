@@ -49,7 +49,7 @@ def gpu_plan(cfg: RecipeAppConfig) -> dict[str, Any]:
                          "gpu_hours": {f"{mfu:.2f}": flops / (mfu * peak) / 3600 for mfu in plan.mfu}}
     total_flops = sum(stage["flops"] for stage in stages.values())
     memory = fsdp_memory_per_gpu(model, seq_len, plan.micro_batch_size, plan.num_gpus)
-    expanded = Path(cfg.output_dir) / "expansion" / "init_mean"
+    expanded_tokenizer = Path(cfg.output_dir) / "expansion" / "tokenizer"
     return {
         "parameters": accounting.count_parameters(model, include_embeddings=True),
         "flops_per_token": flops_per_token,
@@ -60,23 +60,28 @@ def gpu_plan(cfg: RecipeAppConfig) -> dict[str, Any]:
         "wall_days": {f"{mfu:.2f}": total_flops / (mfu * peak * plan.num_gpus) / 86400 for mfu in plan.mfu},
         "memory_per_gpu_bytes": memory,
         "fits": memory["total"] < plan.gpu_memory_gb * 1e9,
-        "commands": _commands(cfg, expanded),
+        "commands": _commands(cfg, expanded_tokenizer),
     }
 
 
-def _commands(cfg: RecipeAppConfig, expanded: Path) -> list[str]:
+def _commands(cfg: RecipeAppConfig, expanded_tokenizer: Path) -> list[str]:
+    """Expand LLaMA-2-13B's own tokenizer; stage 1 starts from the 13B checkpoint with it, and the trainer grows
+    the embeddings with the paper's averaging (``stage.vocab_init``); stages 2 and 3 start from the previous
+    stage's ``final/``, which holds the expanded tokenizer."""
     plan = cfg.gpu_plan
-    lines = [f"python -m ziya2lab.study.expand_tokenizer num_new_tokens=7400 pad_to_multiple=128 "
-             f"init_experiment.enabled=false output_dir={expanded.parent}   # 32,000 -> {plan.vocab_size}"]
-    previous = str(expanded)
+    lines = [f"python -m ziya2lab.study.expand_tokenizer base_tokenizer={plan.base_model_dir} num_new_tokens=7400 "
+             f"pad_to_multiple=128 init_experiment.enabled=false output_dir={expanded_tokenizer.parent}"
+             f"   # 32,000 -> {plan.vocab_size}"]
+    checkpoint, tokenizer = plan.base_model_dir, str(expanded_tokenizer)
     for stage in STAGES:
         tokens = int(plan.stage_tokens[stage])
         lines.append(
             f"accelerate launch --config_file {plan.accelerate_config} -m ziya2lab.train accelerate=fsdp_13b "
-            f"model=ziya2_13b train=ziya2_13b stage={stage} stage.init_from={previous} tokenizer=pretrained "
-            f"tokenizer.path={previous} train.max_steps=null train.max_tokens={tokens} "
-            f"train.lr={plan.stage_lr[stage]} train.min_lr={plan.min_lr} hydra.run.dir=runs/ziya2_13b/{stage}")
-        previous = f"runs/ziya2_13b/{stage}/final"
+            f"model=ziya2_13b train=ziya2_13b stage={stage} stage.init_from={checkpoint} "
+            f"stage.vocab_init={cfg.expansion.stage_init} tokenizer=pretrained tokenizer.path={tokenizer} "
+            f"train.max_steps=null train.max_tokens={tokens} train.lr={plan.stage_lr[stage]} "
+            f"train.min_lr={plan.min_lr} hydra.run.dir=runs/ziya2_13b/{stage}")
+        checkpoint = tokenizer = f"runs/ziya2_13b/{stage}/final"
     return lines
 
 

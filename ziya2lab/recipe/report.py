@@ -3,10 +3,13 @@ metrics, and a plain statement of what replay did. Every number is read from the
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
+from scipy import stats
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -69,21 +72,28 @@ def forgetting_rows(timeline: list[dict[str, Any]], downstream: dict[str, dict[s
     return rows
 
 
-def replay_effect(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """English forgetting of stages 2–3 (English bits/byte after stage 3 minus after stage 1), with and without
-    replay, and against the base."""
-    def english(variant: str, stage: str) -> float:
-        return next(row[f"{BPB_PREFIX}{ENGLISH}"] for row in rows
-                    if row["variant"] == variant and row["checkpoint"] == stage)
-
-    effect: dict[str, Any] = {}
-    for variant in (RECIPE, NO_REPLAY):
-        effect[variant] = {"after_stage1": english(variant, "stage1"), "after_stage3": english(variant, "stage3"),
-                           "base": english(variant, BASE)}
-        effect[variant]["forgetting"] = effect[variant]["after_stage3"] - effect[variant]["after_stage1"]
-    effect["reduction"] = effect[NO_REPLAY]["forgetting"] - effect[RECIPE]["forgetting"]
-    effect["replay_reduced_forgetting"] = effect["reduction"] > 0
-    return effect
+def replay_effect(seed_rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What replay did to English forgetting in stages 2–3, over the seeds that ran them: per seed, English bits
+    per byte after stage 3 minus after the shared stage 1 with (``recipe``) and without replay, and the reduction
+    (without minus with); over two or more seeds, their mean, sd and a 95% t interval, and a verdict that only
+    claims an effect when the interval excludes zero. ``None`` when no no-replay ablation ran."""
+    if not seed_rows:
+        return None
+    reductions = np.array([row["reduction"] for row in seed_rows])
+    effect: dict[str, Any] = {
+        "per_seed": seed_rows, "seeds": len(seed_rows), "mean_reduction": float(reductions.mean()),
+        "mean_forgetting": {variant: float(np.mean([row[variant] for row in seed_rows]))
+                            for variant in (RECIPE, NO_REPLAY)},
+    }
+    if len(seed_rows) < 2:
+        return effect | {"sd_reduction": None, "ci95": None, "verdict": "undetermined: one seed"}
+    sd = float(reductions.std(ddof=1))
+    half = float(stats.t.ppf(0.975, len(reductions) - 1)) * sd / math.sqrt(len(reductions))
+    low, high = effect["mean_reduction"] - half, effect["mean_reduction"] + half
+    verdict = "reduced forgetting" if low > 0 else "increased forgetting" if high < 0 else "no detectable effect"
+    return effect | {"sd_reduction": sd, "ci95": [low, high], "verdict": verdict,
+                     "forgetting_sd": {variant: float(np.std([row[variant] for row in seed_rows], ddof=1))
+                                       for variant in (RECIPE, NO_REPLAY)}}
 
 
 def plot_forgetting(rows: list[dict[str, Any]], path: Path) -> None:
@@ -111,14 +121,25 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _statement(effect: dict[str, Any]) -> str:
-    with_replay, without = effect[RECIPE]["forgetting"], effect[NO_REPLAY]["forgetting"]
-    head = (f"Stages 2–3 changed English held-out bits per byte by {without:+.4f} without replay and by "
-            f"{with_replay:+.4f} with replay (after stage 3 minus after stage 1; one seed, no interval).")
-    if effect["replay_reduced_forgetting"]:
-        share = f" ({effect['reduction'] / without:.0%} of the forgetting without replay)" if without > 0 else ""
-        return f"{head} **Replay reduced English forgetting by {effect['reduction']:.4f} bits per byte{share}.**"
-    return f"{head} **Replay did not reduce English forgetting at this scale.**"
+def _statement(effect: dict[str, Any] | None) -> str:
+    if effect is None:
+        return "The no-replay ablation did not run (ablations.no_replay=false): nothing to compare."
+    forgetting = effect["mean_forgetting"]
+    head = (f"Stages 2–3 changed English held-out bits per byte (after stage 3 minus after stage 1) by "
+            f"{forgetting[NO_REPLAY]:+.4f} without replay and by {forgetting[RECIPE]:+.4f} with replay")
+    if effect["ci95"] is None:
+        return (f"{head}: a reduction of {effect['mean_reduction']:+.4f}, from one seed. **The seed noise is not "
+                f"measured, so this is not evidence either way** (`ablations.seeds=[1,2]` repeats stages 2–3 with "
+                f"more seeds).")
+    low, high = effect["ci95"]
+    head = (f"{head}, averaged over {effect['seeds']} seeds of stages 2–3 from one stage 1: a reduction of "
+            f"{effect['mean_reduction']:+.4f} (sd {effect['sd_reduction']:.4f} between seeds; 95% t interval "
+            f"[{low:+.4f}, {high:+.4f}]).")
+    verdicts = {"reduced forgetting": "**Replay reduced English forgetting at this scale.**",
+                "increased forgetting": "**Replay increased English forgetting at this scale.**",
+                "no detectable effect": "**No detectable effect of replay on English forgetting at this scale: the "
+                                        "interval includes zero.**"}
+    return f"{head} {verdicts[effect['verdict']]}"
 
 
 def write_report(directory: Path, results: dict[str, Any]) -> Path:
@@ -126,7 +147,7 @@ def write_report(directory: Path, results: dict[str, Any]) -> Path:
     timeline = results["timeline"]
     plot_timeline(timeline, directory / TIMELINE_FIGURE)
     rows = forgetting_rows(timeline, results["downstream"], results["checkpoints"])
-    effect = replay_effect(rows)
+    effect = replay_effect(results["replay_seeds"])
     plot_forgetting(rows, directory / FORGETTING_FIGURE)
     results = {**results, "forgetting": rows, "replay_effect": effect}
     atomic_write_json(directory / RESULTS_FILE, results)
@@ -148,7 +169,9 @@ def write_report(directory: Path, results: dict[str, Any]) -> Path:
                       *(f"{t}:{m}" for t, m in DOWNSTREAM_COLUMNS.items())]),
         f"![English forgetting]({FORGETTING_FIGURE})",
         "## Did replay reduce forgetting?", _statement(effect),
-        "## Runs", _table(results["runs"], ["variant", "stage", "steps", "tokens", "wall_time_s", "path"]),
+        _table(results["replay_seeds"], ["seed", RECIPE, NO_REPLAY, "reduction"]) if results["replay_seeds"] else "",
+        "## Runs", _table(results["runs"] + results["seed_runs"],
+                          ["variant", "stage", "seed", "steps", "tokens", "wall_time_s", "path"]),
     ]
     report = directory / REPORT_FILE
     atomic_write_text(report, "\n\n".join(sections) + "\n")

@@ -71,7 +71,8 @@ def timeline_eval_sets(files: CorpusFiles) -> dict[str, SourceConfig]:
 def trainer_config(cfg: RecipeAppConfig, run_dir: Path, data: DataConfig, tokenizer_dir: Path,
                    init_from: Path | None, steps: int, lr: float, min_lr: float, files: CorpusFiles) -> TrainAppConfig:
     """One run of the recipe: the shared model and optimisation, this run's mixture, steps and learning rates,
-    the timeline's eval sets, no logger (the recipe's timeline is the record)."""
+    the timeline's eval sets, no logger (the recipe's timeline is the record). A run that starts from the base
+    with the expanded tokenizer grows the embeddings in the trainer, initialised by ``expansion.stage_init``."""
     data = dataclasses.replace(resolve_paths(data, Path(cfg.output_dir)), eval_sets=timeline_eval_sets(files),
                                eval_max_windows=cfg.eval_max_windows)
     return TrainAppConfig(
@@ -81,7 +82,8 @@ def trainer_config(cfg: RecipeAppConfig, run_dir: Path, data: DataConfig, tokeni
         data=data,
         tokenizer=TokenizerConfig(path=str(tokenizer_dir)),
         logger=LoggerConfig(kind=LoggerKind.none),
-        stage=StageConfig(name=run_dir.name, init_from=str(init_from) if init_from else None),
+        stage=StageConfig(name=run_dir.name, init_from=str(init_from) if init_from else None,
+                          vocab_init=cfg.expansion.stage_init),
         train=dataclasses.replace(cfg.train, max_steps=steps, max_tokens=None, lr=lr, min_lr=min_lr, resume="auto"),
     )
 
@@ -128,35 +130,54 @@ def single_stage_data(cfg: RecipeAppConfig) -> DataConfig:
     return DataConfig(name="single_stage", components=components, document_mask=cfg.stages["stage1"].data.document_mask)
 
 
-def run_variant(cfg: RecipeAppConfig, variant: str, start: Path, start_key: str, files: CorpusFiles,
-                runs_root: Path, shared_stage1: StageRun | None = None) -> list[StageRun]:
-    """The three stages of ``variant`` (``recipe`` or ``no_replay``), each from the previous stage's ``final/``."""
+@dataclass(frozen=True)
+class Start:
+    """Where a chain of stages begins: a checkpoint, the tokenizer to continue it with, and the key of everything
+    upstream (stage 1 and the single stage: the base's ``final/`` with the expanded tokenizer)."""
+
+    checkpoint: Path
+    tokenizer: Path
+    key: str
+
+    @classmethod
+    def after(cls, run: StageRun) -> Start:
+        return cls(run.run.final, run.run.final, run.key)
+
+
+def check_stage1_shared(cfg: RecipeAppConfig) -> None:
+    """The variants share stage 1, which is only right when it has no replay to remove."""
+    names = [component.name for component in cfg.stages["stage1"].data.components]
+    if set(names) & set(cfg.ablations.replay_components):
+        raise ValueError(f"stages.stage1.data has replay components {names} (ablations.replay_components): stage 1 "
+                         f"is shared by the recipe and its no-replay ablation, so it cannot replay")
+
+
+def run_chain(cfg: RecipeAppConfig, variant: str, stages: list[str], start: Start, files: CorpusFiles,
+              runs_root: Path) -> list[StageRun]:
+    """Consecutive stages of ``variant`` (``recipe`` or ``no_replay``: the same without replay components) into
+    ``runs_root/<variant>/<stage>``, the first from ``start``, each next one from the previous ``final/``. A
+    top-level function, so a worker process can run it."""
     replay = cfg.ablations.replay_components
     done: list[StageRun] = []
-    previous, key = start, start_key
-    for stage in STAGES:
+    for stage in stages:
         plan = cfg.stages[stage]
         data = plan.data if variant == RECIPE else without_replay(plan.data, replay)
-        if shared_stage1 is not None and stage == "stage1" and data.components == plan.data.components:
-            done.append(dataclasses.replace(shared_stage1, variant=variant))  # stage 1 has no replay to remove
-            previous, key = shared_stage1.run.final, shared_stage1.key
-            continue
         run_dir = runs_root / variant / stage
-        config = trainer_config(cfg, run_dir, data, previous, previous, plan.steps, plan.lr, plan.min_lr, files)
-        key = run_planned(config, {"previous": key})
-        done.append(StageRun(variant, stage, RunDir(run_dir), key))
-        previous = RunDir(run_dir).final
+        config = trainer_config(cfg, run_dir, data, start.tokenizer, start.checkpoint, plan.steps, plan.lr,
+                                plan.min_lr, files)
+        done.append(StageRun(variant, stage, RunDir(run_dir), run_planned(config, {"previous": start.key})))
+        start = Start.after(done[-1])
     return done
 
 
-def run_single_stage(cfg: RecipeAppConfig, start: Path, start_key: str, files: CorpusFiles,
-                     runs_root: Path) -> StageRun:
+def run_single_stage(cfg: RecipeAppConfig, start: Start, files: CorpusFiles, runs_root: Path) -> StageRun:
     """The naive ablation: all the stages' data mixed, for the three stages' total steps, at stage 1's rates."""
     steps = sum(cfg.stages[stage].steps for stage in STAGES)
     first = cfg.stages["stage1"]
     run_dir = runs_root / SINGLE_STAGE / "all"
-    config = trainer_config(cfg, run_dir, single_stage_data(cfg), start, start, steps, first.lr, first.min_lr, files)
-    return StageRun(SINGLE_STAGE, "all", RunDir(run_dir), run_planned(config, {"previous": start_key}))
+    config = trainer_config(cfg, run_dir, single_stage_data(cfg), start.tokenizer, start.checkpoint, steps,
+                            first.lr, first.min_lr, files)
+    return StageRun(SINGLE_STAGE, "all", RunDir(run_dir), run_planned(config, {"previous": start.key}))
 
 
 def base_data(cfg: RecipeAppConfig) -> DataConfig:

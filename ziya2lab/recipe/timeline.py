@@ -72,3 +72,9 @@ def stage_end_bpb(timeline: list[dict[str, Any]], variant: str | None, stage: st
     if not rows:
         raise KeyError(f"timeline has no eval of {variant}/{stage}")
     return {domain: rows[-1][f"{BPB_PREFIX}{domain}"] for domain in DOMAINS}
+
+
+def run_end_bpb(stage_run: StageRun, ratios: dict[str, float]) -> dict[str, float]:
+    """Bits per byte per domain at a run's last eval (for runs outside the timeline: the extra seeds')."""
+    last = _eval_records(stage_run, ratios, 0)[-1]
+    return {domain: last[f"{BPB_PREFIX}{domain}"] for domain in DOMAINS}

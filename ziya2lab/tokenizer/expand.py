@@ -16,6 +16,7 @@ pieces: they are longer than one character and no merge can build them, so no te
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,9 +27,14 @@ from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.tokenizer.cjk import is_cjk_char
 from ziya2lab.tokenizer.config import CountWeighting
-from ziya2lab.tokenizer.spm_io import processor_from_proto
+from ziya2lab.tokenizer.spm_io import SPM_FILE, processor_from_proto, read_model_proto
 
+log = logging.getLogger(__name__)
 EXPANSION_FILE = "expansion.json"
+# How the rows a checkpoint grows by are initialised (the trainer's ``stage.vocab_init``): ``mean`` = Ziya2's
+# average of the rows of the base pieces that spelled the new token; ``frequency`` = that average weighted by the
+# counts the expansion recorded (``source_weighting=frequency``); ``random`` = the model's normal init.
+NEW_ROW_INITS = ("mean", "frequency", "random")
 PADDING_PREFIX = "<unused_"
 _SPM = sp_pb2.ModelProto.SentencePiece
 
@@ -183,3 +189,54 @@ def build_expansion(
             weights = [float(token_frequencies.get(source, 0) + 1) for source in sources]
         tokens.append(NewToken(base_size + offset, char, int(char_counts.get(char, 0)), sources, weights))
     return expanded, Expansion(base_size, len(expanded.pieces), tokens, padding)
+
+
+def new_row_sources(
+    tokenizer_dir: str | Path | None, checkpoint_dir: str | Path, checkpoint_vocab_size: int, vocab_size: int,
+    init: str,
+) -> tuple[list[list[int]] | None, list[list[float]] | None]:
+    """``(source_ids, source_weights)`` for ``Llama.resize_token_embeddings`` when a checkpoint with
+    ``checkpoint_vocab_size`` rows is continued with the ``vocab_size``-token tokenizer in ``tokenizer_dir``.
+
+    Averaging is only meaningful when the tokenizer is an expansion of the checkpoint's own vocabulary (the source
+    ids index the checkpoint's rows), so ``mean``/``frequency`` check it: ``expansion.json`` records a base of the
+    checkpoint's size and this tokenizer's size, and, where the checkpoint directory has its ``tokenizer.model``,
+    the expansion's first pieces are exactly that tokenizer's. Anything else is an error naming what differs,
+    never a silent fall-back to random rows. ``random`` returns ``(None, None)``.
+    """
+    if init not in NEW_ROW_INITS:
+        raise ValueError(f"stage.vocab_init={init!r}: expected one of {', '.join(NEW_ROW_INITS)}")
+    if init == "random":
+        return None, None
+    hint = "; to grow it with random rows instead, set stage.vocab_init=random"
+    if tokenizer_dir is None or not (Path(tokenizer_dir) / EXPANSION_FILE).is_file():
+        raise ValueError(f"{checkpoint_dir} has {checkpoint_vocab_size} tokens and the tokenizer {vocab_size}, but "
+                         f"tokenizer.path={tokenizer_dir} holds no {EXPANSION_FILE}: it is not a recorded expansion "
+                         f"of the checkpoint's vocabulary, so its new rows cannot be averaged{hint}")
+    expansion = Expansion.load(tokenizer_dir)
+    if (expansion.base_vocab_size, expansion.vocab_size) != (checkpoint_vocab_size, vocab_size):
+        raise ValueError(f"{Path(tokenizer_dir) / EXPANSION_FILE} expands {expansion.base_vocab_size} -> "
+                         f"{expansion.vocab_size} tokens, but {checkpoint_dir} has {checkpoint_vocab_size} and the "
+                         f"tokenizer {vocab_size}{hint}")
+    _check_same_base(read_model_proto(tokenizer_dir), Path(checkpoint_dir), checkpoint_vocab_size)
+    if init == "mean":
+        return expansion.source_ids(), None
+    weights = expansion.source_weights()
+    if weights is None:
+        raise ValueError(f"stage.vocab_init=frequency: {Path(tokenizer_dir) / EXPANSION_FILE} records no source "
+                         f"weights (expand with source_weighting=frequency, or use stage.vocab_init=mean)")
+    return expansion.source_ids(), weights
+
+
+def _check_same_base(expanded: sp_pb2.ModelProto, checkpoint_dir: Path, base_size: int) -> None:
+    """The expansion's first ``base_size`` pieces are the checkpoint tokenizer's, in order (when it has one)."""
+    if not (checkpoint_dir / SPM_FILE).is_file():
+        log.warning("%s has no %s: the expansion's base is checked by its size only", checkpoint_dir, SPM_FILE)
+        return
+    base = [piece.piece for piece in read_model_proto(checkpoint_dir).pieces]
+    ours = [piece.piece for piece in expanded.pieces[:base_size]]
+    if base != ours:
+        first = next((i for i, (a, b) in enumerate(zip(base, ours, strict=False)) if a != b), min(len(base), len(ours)))
+        raise ValueError(f"the expanded tokenizer is not an expansion of {checkpoint_dir / SPM_FILE}: piece {first} "
+                         f"differs ({ours[first] if first < len(ours) else None!r} vs "
+                         f"{base[first] if first < len(base) else None!r})")

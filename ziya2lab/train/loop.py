@@ -169,7 +169,11 @@ class Trainer:
             return Llama(self.model_config)
         model = Llama.from_pretrained(self.cfg.stage.init_from)
         if len(self.tokenizer) > model.config.vocab_size:
-            model.resize_token_embeddings(len(self.tokenizer))
+            from ziya2lab.tokenizer.expand import new_row_sources  # new rows: Ziya2's averaging (stage.vocab_init)
+
+            model.resize_token_embeddings(len(self.tokenizer), *new_row_sources(
+                self.cfg.tokenizer.path, self.cfg.stage.init_from, model.config.vocab_size, len(self.tokenizer),
+                self.cfg.stage.vocab_init))
         self.model_config = model.config
         return model
 
