@@ -1,5 +1,7 @@
-"""``train.export_stable``: a WSD run's weights where its decay begins, the start of every continual pre-training run
-of the study (continuing there at the peak rate, instead of re-warming the annealed ``final/``)."""
+"""What continual pre-training from a base's stable phase needs of the trainer: ``train.export_stable`` (a WSD run's
+weights where its decay begins, where a continuation goes on at the peak rate instead of re-warming the annealed
+``final/``) and ``train.wsd_decay_tokens`` (every decay of a run as long as its base's, so that each data volume is
+annealed alike)."""
 
 from __future__ import annotations
 
@@ -75,3 +77,25 @@ def test_a_run_resumed_past_its_stable_end_without_stable_fails(tmp_path: Path) 
     resumed = _train(tmp_path, *WSD)  # resumes from the step-20 checkpoint, past the stable end at step 15
     assert resumed.returncode != 0
     assert str(run.stable) in resumed.stderr and "past the end of its stable phase" in resumed.stderr
+
+
+@pytest.mark.slow
+def test_fixed_decay_tokens_make_every_cooldown_equally_long(tmp_path: Path) -> None:
+    """With ``train.wsd_decay_tokens`` the final decay and both branches' cooldowns last 3 steps (10 tokens at 4x64
+    per step round up), wherever they start; the stable phase ends 3 steps before the end."""
+    process = _train(tmp_path, "train.schedule=wsd", "train.max_steps=24", "train.wsd_decay_tokens=700",
+                     "train.wsd_branch_at_tokens=[256,1024]", "train.log_every_steps=1", "train.export_stable=true")
+    assert process.returncode == 0, process.stderr[-3000:]
+    run = RunDir(tmp_path)
+    assert [branch.cooldown_steps for branch in run.read_branches()] == [3, 3]
+    rates = [record["lr"] for record in run.read_metrics() if "lr" in record]
+    assert len(rates) == 24 and rates[:21] == [rates[0]] * 21 and rates[-1] < rates[-2] < rates[-3] < rates[0]
+    constant = _train(tmp_path / "constant", "train.schedule=constant", "train.max_steps=21")
+    assert constant.returncode == 0, constant.stderr[-3000:]
+    assert _equal(_weights(run.stable), _weights(RunDir(tmp_path / "constant").final))
+
+
+@pytest.mark.slow
+def test_a_decay_as_long_as_the_run_is_refused_naming_the_key(tmp_path: Path) -> None:
+    process = _train(tmp_path, "train.schedule=wsd", "train.max_steps=4", "train.wsd_decay_tokens=1024")
+    assert process.returncode != 0 and "train.wsd_decay_tokens=1024 needs" in process.stderr

@@ -173,6 +173,8 @@ class TrainConfig:
     warmup_ratio: float = 0.01
     schedule: Schedule = Schedule.cosine
     wsd_decay_ratio: float = 0.2  # WSD: final fraction of steps spent cooling down
+    wsd_decay_tokens: int | None = None  # WSD: instead, every decay (the final one and each branch's cooldown) lasts
+    # this many tokens, so that data volumes of a continual pre-training run are annealed alike and like its base's
     wsd_decay_shape: DecayShape = DecayShape.sqrt
     wsd_branch_at_tokens: list[int] = field(default_factory=list)  # stable-phase branch points (tokens)
     export_stable: bool = False  # WSD: also write the weights at the end of the stable phase (<run>/stable/, HF),

@@ -105,6 +105,7 @@ class Trainer:
         self.accum = self.batch // (self.micro * self.world)
         self.tokens_per_step = self.batch * train.seq_len
         self.total_steps = total_steps(train)
+        self.fixed_decay_steps = self._fixed_decay_steps()
         self._check_branch_points()
         self.stable_end_step = self._stable_end_step() if train.export_stable else None
 
@@ -124,14 +125,24 @@ class Trainer:
         self.stop_requested = False
 
     # ----------------------------------------------------------------------------------------------- set-up
+    def _fixed_decay_steps(self) -> int | None:
+        """Steps of every WSD decay when ``train.wsd_decay_tokens`` fixes its length (None: a share of the steps)."""
+        tokens = self.cfg.train.wsd_decay_tokens
+        if tokens is None:
+            return None
+        steps = math.ceil(tokens / self.tokens_per_step)
+        if self.cfg.train.schedule is not Schedule.wsd or not 0 < steps < self.total_steps:
+            raise ValueError(f"train.wsd_decay_tokens={tokens} needs train.schedule=wsd and fewer steps than the run's "
+                             f"{self.total_steps} of {self.tokens_per_step} tokens")
+        return steps
+
     def _check_branch_points(self) -> None:
         train = self.cfg.train
         if not train.wsd_branch_at_tokens:
             return
         if train.schedule is not Schedule.wsd:
             raise ValueError("train.wsd_branch_at_tokens needs train.schedule=wsd")
-        decay = max(1, round(self.total_steps * train.wsd_decay_ratio))
-        stable_end = (self.total_steps - decay) * self.tokens_per_step
+        stable_end = self._stable_end_step() * self.tokens_per_step
         late = [tokens for tokens in train.wsd_branch_at_tokens if tokens > stable_end]
         if late:
             raise ValueError(
@@ -140,7 +151,8 @@ class Trainer:
 
     def _stable_end_step(self) -> int:
         """Steps done when the WSD decay begins: the first step after warmup below the peak rate, read off the
-        schedule itself so that ``stable/`` can never disagree with it (``total_steps`` when nothing decays)."""
+        schedule itself so that ``stable/`` and the branch points can never disagree with it (``total_steps`` when
+        nothing decays)."""
         train = self.cfg.train
         if train.schedule is not Schedule.wsd:
             raise ValueError("train.export_stable needs train.schedule=wsd: only WSD has a stable phase to export")
@@ -290,9 +302,11 @@ class Trainer:
     # ----------------------------------------------------------------------------------------- main loop
     def lr_at(self, step: int) -> float:
         train = self.cfg.train
+        decay_ratio = train.wsd_decay_ratio if self.fixed_decay_steps is None else \
+            self.fixed_decay_steps / self.total_steps
         return learning_rate(
             step, self.total_steps, train.lr, train.min_lr, train.schedule, train.warmup_ratio,
-            train.wsd_decay_ratio, train.wsd_decay_shape,
+            decay_ratio, train.wsd_decay_shape,
         )
 
     def _record(self, lr: float, eval_results: dict[str, float], skipped: tuple[str, float] | None = None) -> None:
@@ -378,12 +392,13 @@ class Trainer:
         """Checkpoint, cool down a copy of the run to ``min_lr``, evaluate, record, and restore the checkpoint.
 
         The cooldown consumes the batches that follow the branch point (the main run sees them later too) and
-        lasts ``decay_ratio/(1-decay_ratio)`` of the steps so far, so the branch is a complete WSD run.
+        lasts ``decay_ratio/(1-decay_ratio)`` of the steps so far, so the branch is a complete WSD run; or, with
+        ``train.wsd_decay_tokens``, as long as every other decay of the run.
         """
         train = self.cfg.train
         branch_step = self.state.step
         checkpoint = self._checkpoint()
-        cooldown = branch_cooldown_steps(branch_step, train.wsd_decay_ratio)
+        cooldown = self.fixed_decay_steps or branch_cooldown_steps(branch_step, train.wsd_decay_ratio)
         guard = copy.deepcopy(self.guard)
         losses = []
         for offset in range(cooldown):
