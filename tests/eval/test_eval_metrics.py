@@ -9,6 +9,7 @@ import pytest
 from ziya2lab.eval.metrics import (
     choice_proxies,
     eval_columns,
+    eval_rows,
     format_table,
     proxies_of,
     task_metrics,
@@ -60,6 +61,11 @@ def test_columns_and_table_of_a_record() -> None:
               "unavailable": {"mmlu": "DatasetNotFoundError: offline"}}
     assert eval_columns(record) == {"t_bpb/bits_per_byte": 2.0, "t_mc/acc": 0.4, "t_mc/prob_correct": 0.3}
     assert eval_columns(record, with_stderr=True)["t_mc/acc_stderr"] == 0.2
+    rows = eval_rows(record)
+    assert [(row["task"], row["metric"], row["value"]) for row in rows] == [
+        ("t_bpb", "bits_per_byte", 2.0), ("t_mc", "acc", 0.4), ("t_mc", "prob_correct", 0.3)]
+    assert rows[1]["stderr"] == 0.2 and math.isnan(rows[2]["stderr"]) and rows[1]["kind"] == "multiple_choice"
+    assert {row["n"] for row in rows} == {3, 5}
     table = format_table(record)
     assert "t_bpb" in table and "prob_correct" in table and "acc_stderr" not in table
     assert "mmlu: unavailable (DatasetNotFoundError: offline)" in table

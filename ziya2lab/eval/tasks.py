@@ -28,9 +28,9 @@ from ziya2lab.common.hashing import hash_config, hash_file
 from ziya2lab.common.jsonl import read_jsonl, write_jsonl
 from ziya2lab.common.paths import cache_dir
 from ziya2lab.eval.config import GENERATED_TAG, GeneratedTasksConfig
-from ziya2lab.eval.multiple_choice import cloze_items, docstring_items, next_sentence_items
+from ziya2lab.eval.multiple_choice import cloze_items, docstring_items, next_sentence_items, sentiment_items
 
-FORMAT_VERSION = 2  # part of the cache key: bump whenever what is generated changes
+FORMAT_VERSION = 3  # part of the cache key: bump whenever what is generated changes (3: qa_sentiment)
 MANIFEST = "tasks.json"
 BITS_PER_BYTE = "bits_per_byte"
 MULTIPLE_CHOICE = "multiple_choice"
@@ -53,6 +53,8 @@ CHOICE_TASKS: dict[str, ChoiceTaskSpec] = {
                                     "fill a blanked two-character word in People's Daily news"),
     "code_docstring": ChoiceTaskSpec("code", docstring_items, "",
                                      "pick a stdlib function's docstring summary after its signature"),
+    "qa_sentiment": ChoiceTaskSpec("qa", sentiment_items, "",
+                                   "say whether a held-out review is positive or negative (正面/负面)"),
 }
 
 

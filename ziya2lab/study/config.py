@@ -15,6 +15,7 @@ from omegaconf import MISSING
 
 from ziya2lab.attributes.config import LevelsConfig, RatersConfig
 from ziya2lab.common.moved_keys import refuse_moved_keys as refuse_keys
+from ziya2lab.eval.config import DownstreamConfig
 from ziya2lab.train.config import LoggerConfig
 
 
@@ -103,6 +104,7 @@ class StudyConfig:
     launcher_overrides: list[str] = field(default_factory=list)  # e.g. [hydra.launcher.partition=gpu]
     threads_per_run: int = 1  # torch threads per run (workers × threads ≈ cores)
     fits: FitConfig = field(default_factory=FitConfig)
+    eval: DownstreamConfig = field(default_factory=DownstreamConfig)  # lm-eval on every run's final/ (downstream.py)
     seed: int = 0
 
 
