@@ -3,7 +3,8 @@ development families the raters were tuned on.
 
     python experiments/validate_raters.py                       # 300 en + 300 zh documents per document set
     python experiments/validate_raters.py docs_per_language=600 levels.CH=[0.05,0.2,0.8] levels.RA=[0.05,0.2,0.8]
-    python experiments/validate_raters.py heldout_docs_per_language=0 gold_path=   # development families only
+    python experiments/validate_raters.py heldout_docs_per_language=0 gold_path=   # development levels only
+    python experiments/validate_raters.py operator_sets=[development,first_heldout]  # leave the headline set out
 
 Writes validation.md (held-out precision/recall per family and language, the issue's dose check, gold κ, then
 the development dose-response, cross-talk and flag tables), cross_talk.png and validation.json into the run
@@ -20,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ziya2lab.attributes.config import MOVED_LEVEL_KEYS, ValidateRatersAppConfig
 from ziya2lab.attributes.document_sets import set_documents
-from ziya2lab.attributes.heldout_validation import gold_agreement, validate_heldout
+from ziya2lab.attributes.heldout_validation import family_documents, gold_agreement, validate_families
 from ziya2lab.attributes.rate import read_corpus
 from ziya2lab.attributes.validation import validate_raters, write_validation
 from ziya2lab.common.jsonl import read_jsonl
@@ -33,10 +34,10 @@ from ziya2lab.eval.heldout import load_test_sets, pool_path
 def main(cfg: DictConfig) -> None:
     app: ValidateRatersAppConfig = OmegaConf.to_object(cfg)
     out = Path(app.output_dir)
-    heldout = gold = None
-    if app.heldout_docs_per_language > 0:
-        documents = set_documents(app.heldout_sources, app.heldout_docs_per_language, "heldout")
-        heldout = validate_heldout(documents, app.attributes, app.seed)
+    families = gold = None
+    if app.heldout_docs_per_language > 0 and app.operator_sets:
+        documents = family_documents(app.heldout_sources, app.heldout_docs_per_language, app.operator_sets)
+        families = validate_families(documents, app.operator_sets, app.attributes, app.seed)
     if app.gold_path:
         gold_path = Path(app.gold_path) if Path(app.gold_path).is_absolute() else repo_root() / app.gold_path
         gold = gold_agreement(read_jsonl(gold_path), app.attributes)
@@ -49,7 +50,7 @@ def main(cfg: DictConfig) -> None:
         out,
         app.seed,
     )
-    print(write_validation(result, out, heldout, gold).read_text())
+    print(write_validation(result, out, families, gold).read_text())
 
 
 if __name__ == "__main__":

@@ -33,3 +33,28 @@ def test_a_chinese_ellipsis_is_standard_but_web_dots_cut_a_sentence() -> None:
 def test_an_english_pause_is_not_a_cut() -> None:
     assert names("There is a shift in transmission... previous figures were higher.", "en") == set()
     assert "ellipsis_cut" in names("The minister said the plan would... The vote is on Friday.", "en")
+
+
+def test_a_bracket_may_close_in_a_later_paragraph_but_a_stray_one_is_flagged() -> None:
+    assert "unbalanced" not in names("(Start the fire an hour early.\nKeep the ashes for next time.)", "en")
+    assert "unbalanced" in names("The solid was dried at 110 degrees).\nIt weighed 15 g.", "en")
+    assert "unbalanced" in names("The solid (about 15 g was dried.\nIt was grey.", "en")
+
+
+def test_capitalised_abbreviations_before_a_lower_case_word_are_not_sentence_starts() -> None:
+    assert "lowercase_start" not in names("The Industrial Development Corp. has obtained a loan.", "en")
+    assert "lowercase_start" not in names("He spoke for the U. S. Dept. of Commerce at the meeting.", "en")
+    assert "lowercase_start" in names("The meeting ended early. the minister left at noon.", "en")
+
+
+def test_doubled_words_inside_compounds_and_contractions_are_not_errors() -> None:
+    assert "doubled_word" not in names("The secret of the anti-missile missile was kept.", "en")
+    assert "doubled_word" not in names("I promise you you'll never have trouble again.", "en")
+    assert "doubled_word" not in names("Pops let us in in the dark.", "en")
+    assert "doubled_word" in names("The figures were from the the third quarter.", "en")
+
+
+def test_semicolons_and_colons_end_a_clause_for_the_run_on_length() -> None:
+    clause = " ".join(["the argument runs on through one more qualification"] * 10)  # 80 words
+    assert "run_on" not in names(f"{clause.capitalize()}; {clause}: {clause}.", "en")
+    assert "run_on" in names(f"{clause.capitalize()}, {clause}.", "en")

@@ -12,7 +12,7 @@ import re
 
 import jieba
 
-from ziya2lab.attributes.text import CJK, count_tokens, join_sentences, paragraphs, sentences
+from ziya2lab.attributes.text import CJK, EN_STOPWORDS, count_tokens, join_sentences, paragraphs, sentences
 
 BRANDS = ("Flora", "BestBuyHub", "MegaDeal", "SunnyTech", "GoldenLeaf", "UrbanNest", "QuickLoan", "StarMall")
 BRANDS_ZH = ("花语", "优品汇", "聚划算", "阳光科技", "金叶", "城市之家", "快贷", "星光商城")
@@ -204,3 +204,138 @@ def corrupt_coherence(text: str, lang: str, donor_text: str, rng: random.Random)
     if spliced != text:
         return spliced, "splice"
     return insert_junk_lines(text, lang, rng), "junk_lines"  # the donor had no sentence to take
+
+
+# ---- Development families: one operator per family, scored one by one (``heldout_validation.family_flags``) on
+# development documents. The study's mix above, plus operators written in issue #14's second round for the kinds
+# the first held-out set showed the raters missing: a few scrambled sentences in a long document, phrase order,
+# dropped function words, page furniture and advertisements written as prose. Raters may be tuned on these.
+
+def _some_sentences(text: str, lang: str, rng: random.Random, rewrite) -> str:
+    """``rewrite`` one to three sentences long enough to be changed."""
+    return _rewrite_sentences(text, lang, rng, rng.randint(1, 3), rewrite)
+
+
+def _words(sentence: str, lang: str) -> list[str]:
+    return jieba.lcut(sentence) if lang == "zh" else sentence.split()
+
+
+def _final_mark(sentence: str) -> tuple[str, str]:
+    """(body, final mark): the mark and any closing quote after it stay at the end when the body is rewritten."""
+    match = re.search(r"[.!?;。！？；…]+[\"'”’」』）)]*$", sentence)
+    return (sentence[: match.start()], match.group()) if match else (sentence, "")
+
+
+def shuffle_sentences(text: str, lang: str, rng: random.Random) -> str:
+    """Shuffle the characters (zh) or words (en) of one to three sentences; each keeps its final mark."""
+    def shuffle(sentence: str, rng: random.Random) -> str:
+        body, mark = _final_mark(sentence)
+        units = list(body) if lang == "zh" else body.split()
+        return ("" if lang == "zh" else " ").join(rng.sample(units, len(units))) + mark
+    return _some_sentences(text, lang, rng, shuffle)
+
+
+def reverse_sentences(text: str, lang: str, rng: random.Random) -> str:
+    """Reverse the order of the words (jieba words) of one to three sentences."""
+    def reverse(sentence: str, rng: random.Random) -> str:
+        body, mark = _final_mark(sentence)
+        return ("" if lang == "zh" else " ").join(reversed(_words(body, lang))) + mark
+    return _some_sentences(text, lang, rng, reverse)
+
+
+def swap_halves(text: str, lang: str, rng: random.Random) -> str:
+    """Cut one to three sentences at a random word boundary and put the second part first."""
+    def swap(sentence: str, rng: random.Random) -> str:
+        body, mark = _final_mark(sentence)
+        words = _words(body, lang)
+        cut = rng.randint(1, max(1, len(words) - 1))
+        return ("" if lang == "zh" else " ").join(words[cut:] + words[:cut]) + mark
+    return _some_sentences(text, lang, rng, swap)
+
+
+ZH_FUNCTION_WORDS = frozenset("的了在是和也就都而及与着把被对从向")
+
+
+def drop_function_words(text: str, lang: str, rng: random.Random) -> str:
+    """In one to three sentences, drop each function word (English stop word, Chinese particle or preposition)
+    with probability one half, as word-by-word translation output does."""
+    def drop(sentence: str, rng: random.Random) -> str:
+        if lang == "zh":
+            return "".join(word for word in jieba.lcut(sentence) if word not in ZH_FUNCTION_WORDS or rng.random() < 0.5)
+        return " ".join(word for word in sentence.split() if word.lower() not in EN_STOPWORDS or rng.random() < 0.5)
+    return _some_sentences(text, lang, rng, drop)
+
+
+def strip_punctuation(text: str, lang: str, rng: random.Random) -> str:
+    """Remove the punctuation marks of the whole document (the apostrophes inside English words stay)."""
+    if lang == "zh":
+        return "\n".join(line for line in (re.sub(r"[^\w\s]", "", paragraph) for paragraph in paragraphs(text)) if line)
+    return "\n".join(line for line in (re.sub(r"(?<!\w)'|'(?!\w)|[^\w\s']", "", paragraph).strip()
+                                       for paragraph in paragraphs(text)) if line)
+
+
+READABILITY_FAMILIES = {
+    **READABILITY_OPERATORS,
+    "shuffle_sentences": shuffle_sentences,
+    "reverse_sentences": reverse_sentences,
+    "swap_halves": swap_halves,
+    "drop_function_words": drop_function_words,
+    "strip_punctuation": strip_punctuation,
+}
+
+FURNITURE_EN = (
+    "Last updated {day} {month} {year}, {hour}:{minute}", "Filed under: {section}", "Click to enlarge",
+    "Story continues below", "Sign in to leave a comment", "Listen to this article ({minute} min)",
+    "Report an error", "More from {section}", "Copy link", "Trending now in {section}",
+)
+FURNITURE_ZH = (
+    "更新时间：{year}年{month_number}月{day}日 {hour}:{minute}", "阅读数：{count}", "收藏本文", "复制链接", "举报",
+    "查看原图", "展开全文", "热门推荐", "进入{section_zh}频道", "手机阅读本文",
+)
+SECTIONS = ("Politics", "Markets", "Local", "Science", "Culture")
+SECTIONS_ZH_DEV = ("时政", "财经", "本地", "科学", "文化")
+
+
+def insert_furniture(text: str, lang: str, rng: random.Random) -> str:
+    """Two or three page-furniture lines (update stamps, section links, widgets) between or around paragraphs."""
+    fields = {"day": rng.randint(1, 28), "month": rng.choice(("Jan", "Apr", "Jul", "Nov")), "year": rng.randint(2005, 2024),
+              "month_number": rng.randint(1, 12), "hour": rng.randint(0, 23), "minute": f"{rng.randint(0, 59):02d}",
+              "section": rng.choice(SECTIONS), "section_zh": rng.choice(SECTIONS_ZH_DEV), "count": rng.randint(10, 9999)}
+    parts = paragraphs(text)
+    for template in rng.sample(FURNITURE_ZH if lang == "zh" else FURNITURE_EN, rng.randint(2, 3)):
+        parts.insert(rng.randint(0, len(parts)), template.format(**fields))
+    return "\n".join(parts)
+
+
+AD_PROSE_EN = (
+    "Tired of {problem}? {brand} works from the very first day, and our customers love it. Pick some up at your "
+    "nearest store this weekend.",
+    "With {brand} you will never worry about {problem} again. Thousands of happy users cannot be wrong, so why wait?",
+)
+AD_PROSE_ZH = (
+    "还在为{problem}发愁？{brand}帮您轻松解决，用过的人都说好，本周末到店购买更有惊喜。",
+    "选择{brand}，从此告别{problem}。数万用户的信赖之选，您还在等什么？",
+)
+AD_BRANDS_EN = (("NightRest", "restless nights"), ("PureSip", "bad tap water"), ("FlexiBack", "a sore back"))
+AD_BRANDS_ZH = (("安睡宝", "睡不好觉"), ("清泉净", "自来水不干净"), ("护腰灵", "腰疼"))
+
+
+def insert_ad_prose(text: str, lang: str, rng: random.Random) -> str:
+    """An advertisement written as ordinary sentences, between two paragraphs (or sentences) of the host."""
+    brand, problem = rng.choice(AD_BRANDS_ZH if lang == "zh" else AD_BRANDS_EN)
+    ad = rng.choice(AD_PROSE_ZH if lang == "zh" else AD_PROSE_EN).format(brand=brand, problem=problem)
+    parts = paragraphs(text)
+    if len(parts) >= 2:
+        parts.insert(rng.randint(1, len(parts) - 1), ad)
+        return "\n".join(parts)
+    host = sentences(parts[0], lang) if parts else []
+    host.insert(rng.randint(1, max(1, len(host) - 1)), ad)
+    return join_sentences(host, lang)
+
+
+COHERENCE_FAMILIES = {
+    "junk_lines": lambda text, lang, donors, rng: insert_junk_lines(text, lang, rng),
+    "splice": lambda text, lang, donors, rng: splice_unrelated(text, lang, rng.choice(list(donors)), rng),
+    "furniture": lambda text, lang, donors, rng: insert_furniture(text, lang, rng),
+    "ad_prose": lambda text, lang, donors, rng: insert_ad_prose(text, lang, rng),
+}

@@ -15,7 +15,8 @@ from ziya2lab.attributes.junk import junk_reasons
 from ziya2lab.attributes.text import CJK, count_tokens, ends_terminated, paragraphs, sentences
 
 # Brackets only: a quotation may run over several paragraphs (Chinese reopens it in every paragraph), so an
-# unbalanced quote mark in one paragraph is not an error.
+# unbalanced quote mark in one paragraph is not an error. A bracket may close in a later paragraph too, so brackets
+# are balanced over the whole document.
 PAIRS = ("()", "（）", "《》", "【】", "[]")
 # ".," is left out: an abbreviation before a comma ("e.g.,", "U.S.,") is correct English.
 REPEATED_PUNCT = re.compile(r"([,，、;；:：。])\1|[,，][.。]|。[,，]|[;；:：][,，.。]|[,，][;；:：]")
@@ -30,19 +31,37 @@ ZH_RUN_BREAK = re.compile(r"[^\w\s]|_")
 HALF_WIDTH_IN_ZH = re.compile(CJK.pattern + r"[,.;:?!]" + CJK.pattern)
 # Mid-paragraph only: a paragraph that starts in lower case is usually a caption, list item or split quotation.
 LOWER_START = re.compile(r"(?<!\.\.)[.!?]\s+([a-z])")  # not after an ellipsis
-ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]{1,3}|\b(?:[A-Za-z]\.)+|\d+|etc|vs|approx|resp|cf)\.\s+[a-z]$")
-DOUBLED_WORD = re.compile(r"\b([A-Za-z]+)\s+\1\b", re.I)
-LEGIT_DOUBLES = frozenset({"that", "had", "is", "do", "very", "bye", "ha", "no", "so", "yes", "well", "hush"})
+# An abbreviation's period before a lower-case word: short words, initials, numbers, and capitalised words of up
+# to five letters ("Corp. has", "Dept. of", "Sept. and").
+ABBREVIATION_END = re.compile(
+    r"(?:\b[A-Za-z]{1,3}|\b[A-Z][a-z]{1,4}|\b(?:[A-Za-z]\.)+|\d+|etc|vs|approx|resp|cf)\.\s+[a-z]$")
+# Not inside a compound ("anti-missile missile", "one one-thousandth") or a contraction ("you you'll").
+DOUBLED_WORD = re.compile(r"(?<![-'’])\b([A-Za-z]+)\s+\1\b(?![-'’])", re.I)
+# "in in" is a particle before a preposition ("let us in in the dark")
+LEGIT_DOUBLES = frozenset({"that", "had", "is", "do", "very", "bye", "ha", "no", "so", "yes", "well", "hush", "in"})
+# For run-on length, semicolons and colons end a clause as well as a sentence: learned prose joins independent
+# clauses with them into sentences of well over a hundred words.
+CLAUSE_END = re.compile(r"(?<=[;:；：])\s*")
 
 Event = tuple[str, str]
 
 
-def _unbalanced(paragraph: str) -> list[Event]:
-    return [
-        ("unbalanced", f"{pair} in {paragraph[:40]}")
-        for pair in PAIRS
-        if paragraph.count(pair[0]) != paragraph.count(pair[1])
-    ]
+def _unbalanced(paragraphs: list[str]) -> list[Event]:
+    """A closing bracket with none open before it, or an opening one never closed, over the whole document."""
+    events = []
+    for opening, closing in PAIRS:
+        depth = 0
+        for paragraph in paragraphs:
+            for char in paragraph:
+                if char == opening:
+                    depth += 1
+                elif char == closing:
+                    if depth == 0:
+                        events.append(("unbalanced", f"{closing} in {paragraph[:40]}"))
+                    depth = max(depth - 1, 0)
+        if depth:
+            events.append(("unbalanced", f"{opening} never closed"))
+    return events
 
 
 def _punctuation(paragraph: str, lang: str) -> list[Event]:
@@ -61,9 +80,9 @@ def _incomplete(paragraph: str, lang: str, cfg: AutoReadabilityConfig, last: boo
         events.append(("unterminated", paragraph[-30:]))
     cut = ZH_ELLIPSIS_CUT if lang == "zh" else EN_ELLIPSIS_CUT
     events += [("ellipsis_cut", match.group()) for match in cut.finditer(paragraph)]
+    limit = cfg.zh_max_sentence_chars if lang == "zh" else cfg.en_max_sentence_words
     for sentence in sentences(paragraph, lang):
-        limit = cfg.zh_max_sentence_chars if lang == "zh" else cfg.en_max_sentence_words
-        if count_tokens(sentence, lang) > limit:
+        if max(count_tokens(clause, lang) for clause in CLAUSE_END.split(sentence)) > limit:
             events.append(("run_on", sentence[:30]))
     return events
 
@@ -101,8 +120,8 @@ def error_events(text: str, lang: str, cfg: AutoReadabilityConfig) -> list[Event
     """All pattern-level readability error events of one document (word order is ``word_order``'s job)."""
     events: list[Event] = []
     kept = [paragraph for paragraph in paragraphs(text) if not junk_reasons(paragraph)]
+    events += _unbalanced(kept)
     for index, paragraph in enumerate(kept):
-        events += _unbalanced(paragraph)
         events += _punctuation(paragraph, lang)
         events += _incomplete(paragraph, lang, cfg, last=index == len(kept) - 1)
         events += _unpunctuated(paragraph, lang, cfg)

@@ -72,7 +72,10 @@ def _corrupted(documents: list[dict], family: str, level: float, rng: random.Ran
         local = random.Random(f"{rng.random()}:{document['id']}")
         lang = document.get("lang", "en")
         if family == COHERENCE.column:
-            donor = donors[local.randrange(len(donors))]
+            # an unrelated passage in the document's own language: a passage in another language would move
+            # readability too (its rules and word-order models are per language)
+            same = [donor for donor in donors if donor.get("lang", "en") == lang] or list(donors)
+            donor = same[local.randrange(len(same))]
             return corrupt_coherence(document["text"], lang, donor["text"], local)
         return corrupt_readability(document["text"], lang, local)
 

@@ -27,7 +27,7 @@ from scipy.stats import spearmanr
 
 from ziya2lab.attributes.config import LevelsConfig, RatersConfig
 from ziya2lab.attributes.flags import DocumentFlag, corpus_value
-from ziya2lab.attributes.heldout_validation import GoldAgreement, HeldoutResult
+from ziya2lab.attributes.heldout_validation import FamilyResult, GoldAgreement
 from ziya2lab.attributes.levels import BASE, make_levels
 from ziya2lab.attributes.rate import make_flag_rater, read_corpus
 from ziya2lab.attributes.similarity import SimilarityRater
@@ -166,27 +166,40 @@ def _development_sections(result: ValidationResult) -> list[str]:
     ]
 
 
-def _heldout_sections(heldout: HeldoutResult) -> list[str]:
-    return [
-        "## Held-out operator families (headline: never used to tune a rater)\n",
-        "Each family corrupts half of the held-out documents; precision and recall are those of the corrupted "
-        "attribute's rater, cross_talk is the other rater's flag rate on corrupted minus clean documents.\n",
-        heldout.table.to_markdown(index=False, floatfmt=".3f"),
-        "\n### Pooled over the families, per source\n", heldout.by_source.to_markdown(index=False, floatfmt=".3f"),
-        "\n### Issue #14's check (no punctuation, first half shuffled, cut to 60%): readability by corrupted share\n",
-        heldout.dose.to_markdown(index=False, floatfmt=".3f"),
-    ]
+SET_TITLES = {
+    "second_heldout": "Second held-out operator set (headline: frozen before the raters' second round, never used to "
+                      "tune them)",
+    "first_heldout": "First held-out operator set (frozen; looked at once while the raters were changed)",
+    "development": "Development families, one at a time (the raters are tuned on these; development documents)",
+}
 
 
-def write_validation(result: ValidationResult, out_dir: Path, heldout: HeldoutResult | None = None,
+def _family_sections(families: FamilyResult) -> list[str]:
+    sections = []
+    for name, table in families.table.groupby("set", sort=False):
+        sections += [f"## {SET_TITLES.get(name, name)}\n",
+                     "Each family corrupts half of the documents; precision and recall are those of the corrupted "
+                     "attribute's rater, cross_talk is the other rater's flag rate on corrupted minus clean documents.\n",
+                     table.drop(columns="set").to_markdown(index=False, floatfmt=".3f"),
+                     "\n### Pooled over the families, per source\n",
+                     families.by_source[families.by_source["set"] == name].drop(columns="set")
+                     .to_markdown(index=False, floatfmt=".3f"), ""]
+    if families.dose is not None:
+        sections += ["\n### Issue #14's check (no punctuation, first half shuffled, cut to 60%): readability by "
+                     "corrupted share\n", families.dose.to_markdown(index=False, floatfmt=".3f")]
+    return sections
+
+
+def write_validation(result: ValidationResult, out_dir: Path, families: FamilyResult | None = None,
                      gold: GoldAgreement | None = None) -> Path:
     """``validation.md`` (the tables, held-out and gold first) and ``validation.json`` (the same figures)."""
     sections = ["# Rater validation\n"]
     record: dict = {}
-    if heldout is not None:
-        sections += _heldout_sections(heldout)
-        record["heldout"] = {"table": heldout.table.to_dict(orient="records"), "dose": heldout.dose.to_dict(orient="records"),
-                             "by_source": heldout.by_source.to_dict(orient="records")}
+    if families is not None:
+        sections += _family_sections(families)
+        record["families"] = {"table": families.table.to_dict(orient="records"),
+                              "by_source": families.by_source.to_dict(orient="records"),
+                              "dose": None if families.dose is None else families.dose.to_dict(orient="records")}
     if gold is not None:
         sections += ["\n## Agreement with the hand-labelled gold set (Fig. 8 rubric)\n",
                      gold.table.to_markdown(index=False, floatfmt=".3f"), ""]

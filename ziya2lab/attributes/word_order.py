@@ -19,6 +19,13 @@ miss it. The second test asks the opposite question: is each sentence more proba
 random orders of its own units (``order_evidence``)? Vocabulary cancels again (the permutations use the same
 units); text in random order has zero evidence by construction, clean prose about 0.5 (en) and 1.2 (zh) log10
 per token.
+
+Averaged over a long document, one to three shuffled sentences leave that evidence high. The third test
+(``scrambled_sentence``) looks at sentences one at a time: a sentence's z is how far its probability as written
+stands above those of random orders of its own units, in their standard deviations; a shuffled sentence sits
+among its permutations (z near 0), a clean one far above them. One sentence under the threshold in a document
+whose other sentences the model reads fluently is flagged. It is on for Chinese only: the English word model is
+too small to tell a single clean sentence from a shuffled one.
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ class WordOrderTest:
         self.model_paths = reference_models(scoring)
         self.models = {lang: kenlm.Model(path) for lang, path in self.model_paths.items()}
         self.swap_gains = functools.lru_cache(maxsize=1 << 13)(self._swap_gains)  # corpora share documents
+        self.sentence_orders = functools.lru_cache(maxsize=1 << 13)(self._sentence_orders)
         self.background = self._background()
 
     def _swap_gains(self, text: str, lang: str) -> np.ndarray:
@@ -100,11 +108,12 @@ class WordOrderTest:
         scan = min(1.0, poisson.sf(most - 1, rate * window) * pairs / window)
         return float(min(whole, scan))
 
-    def order_evidence(self, text: str, lang: str) -> float:
-        """log10 per token by which the document's sentences are more probable as written than in random orders of
-        their own units (``nan`` when no sentence is long enough to tell)."""
+    def _sentence_orders(self, text: str, lang: str) -> np.ndarray:
+        """One row per sentence of at least ``min_sentence_tokens``: its tokens, log10 P as written, the mean and
+        standard deviation of log10 P over ``permutations`` random orders of its own units, and the share of its
+        tokens in the model's script (zh: not ASCII, i.e. not Latin letters, code or ASCII digits; 1 for en)."""
         model, minimum = self.models[lang], self.cfg.min_sentence_tokens.get(lang, 1)
-        evidence = tokens_seen = 0.0
+        rows = []
         for paragraph in paragraphs(text[: self.cfg.max_chars]):
             for sentence in split_sentences(paragraph, lang):
                 for line in sentences(sentence, lang):
@@ -114,12 +123,39 @@ class WordOrderTest:
                     rng = random.Random(hash_texts([line]))  # the same permutations on every run
                     shuffled = [model.score(" ".join(rng.sample(tokens, len(tokens))), bos=False, eos=False)
                                 for _ in range(self.cfg.permutations)]
-                    evidence += model.score(line, bos=False, eos=False) - float(np.mean(shuffled))
-                    tokens_seen += len(tokens)
-        return evidence / tokens_seen if tokens_seen else float("nan")
+                    script = sum(not token.isascii() for token in tokens) / len(tokens) if lang == "zh" else 1.0
+                    rows.append((len(tokens), model.score(line, bos=False, eos=False), float(np.mean(shuffled)),
+                                 float(np.std(shuffled, ddof=1)), script))
+        return np.array(rows, dtype=float).reshape(-1, 5)
+
+    def order_evidence(self, text: str, lang: str) -> float:
+        """log10 per token by which the document's sentences are more probable as written than in random orders of
+        their own units (``nan`` when no sentence is long enough to tell)."""
+        tokens, written, shuffled, _sd, _script = self.sentence_orders(text, lang).T
+        return float((written - shuffled).sum() / tokens.sum()) if tokens.size else float("nan")
+
+    def scrambled_sentence(self, text: str, lang: str) -> float | None:
+        """The z of the one sentence that reads as shuffled in a document the model otherwise reads fluently, or
+        None. A sentence's z is (log10 P as written − mean over random orders of its units) / their standard
+        deviation: about 0 for a shuffled sentence, 20 for a typical clean one. Only sentences of at least
+        ``outlier_min_tokens`` in the model's script are tested, and only when the document's other tested
+        sentences (at least two) have a median z of ``fluent_median_z``: where the model cannot tell order (verse,
+        classical quotations, code), a low z is no evidence."""
+        threshold = self.cfg.sentence_z.get(lang)
+        if threshold is None:
+            return None
+        tokens, written, shuffled, sd, script = self.sentence_orders(text, lang).T
+        tested = (tokens >= self.cfg.outlier_min_tokens.get(lang, 1)) & (script >= self.cfg.min_script_share)
+        z = (written - shuffled)[tested] / np.maximum(sd[tested], 1e-6)
+        if z.size < 3:
+            return None
+        lowest = int(z.argmin())
+        fluent = np.median(np.delete(z, lowest)) >= self.cfg.fluent_median_z
+        return float(z[lowest]) if z[lowest] < threshold and fluent else None
 
     def disorders(self, text: str, lang: str) -> list[tuple[str, str]]:
-        """The word-order events of a document: transposed pairs (``word_order``), random order (``disordered``)."""
+        """The word-order events of a document: transposed pairs (``word_order``), random order (``disordered``),
+        one shuffled sentence in fluent text (``scrambled_sentence``)."""
         events = []
         p_value = self.p_value(text, lang)
         if p_value < self.cfg.alpha:
@@ -127,6 +163,8 @@ class WordOrderTest:
         evidence = self.order_evidence(text, lang)
         if evidence < self.cfg.min_order_evidence:  # nan (nothing to test) compares False
             events.append(("disordered", f"{evidence:.3f} log10/token"))
+        if (z := self.scrambled_sentence(text, lang)) is not None:
+            events.append(("scrambled_sentence", f"z={z:.2f}"))
         return events
 
     def _background(self) -> dict[str, float]:
