@@ -66,6 +66,8 @@ def test_13b_commands_compose_and_stage1_averages_the_new_rows() -> None:
     first = _compose("train", overrides[0])
     assert (first.stage.init_from, first.tokenizer.path) == (cfg.gpu_plan.base_model_dir, tokenizer)
     assert first.stage.vocab_init == "mean" and first.stage.name == "stage1"
+    # the preset's mandatory data paths are given too
+    assert [c.sources[0].path for c in first.data.components] == cfg.gpu_plan.data_dirs["stage1"]
     # stages 2 and 3 from the previous stage's final/ (conf/data/ziya2_stage{2,3}.yaml do not parse yet, so these
     # two are read from their overrides rather than composed)
     runs = [dict(override.split("=", 1) for override in run) for run in overrides]

@@ -85,7 +85,7 @@ class AblationConfig:
     single_stage: bool = True  # one stage mixing every stage's data, for the three stages' total tokens
     replay_components: list[str] = field(default_factory=lambda: ["stage1_replay", "stage2_replay"])
     # more seeds for the replay comparison: stages 2–3 with and without replay again from the same stage 1, with
-    # each of these seeds (data order, padding rows), so the report can give the seed noise and an interval
+    # each of these seeds (the data order), so the report can give the seed noise and an interval
     seeds: list[int] = field(default_factory=list)
 
 
@@ -117,6 +117,13 @@ class GpuPlanConfig:
     micro_batch_size: int = 2
     mfu: list[float] = field(default_factory=lambda: [0.33, 0.51])  # docs/BENCHMARKS.md: eager / compiled on H200
     accelerate_config: str = "conf/accelerate/fsdp_13b.yaml"
+    # each stage's data (conf/data/ziya2_stage<N>.yaml): one local JSONL/Parquet directory per mixture component,
+    # in the preset's order (stage 2: supervised, stage-1 replay; stage 3: math, stage-1 and stage-2 replays)
+    data_dirs: dict[str, list[str]] = field(default_factory=lambda: {
+        "stage1": ["/data/ziya2/stage1"],
+        "stage2": ["/data/ziya2/stage2_supervised", "/data/ziya2/stage1"],
+        "stage3": ["/data/ziya2/stage3_math", "/data/ziya2/stage1", "/data/ziya2/stage2_supervised"],
+    })
 
 
 @dataclass

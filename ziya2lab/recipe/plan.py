@@ -75,10 +75,12 @@ def _commands(cfg: RecipeAppConfig, expanded_tokenizer: Path) -> list[str]:
     checkpoint, tokenizer = plan.base_model_dir, str(expanded_tokenizer)
     for stage in STAGES:
         tokens = int(plan.stage_tokens[stage])
+        data = "".join(f"data.components.{index}.sources.0.path={path} "
+                       for index, path in enumerate(plan.data_dirs[stage]))
         lines.append(
             f"accelerate launch --config_file {plan.accelerate_config} -m ziya2lab.train accelerate=fsdp_13b "
             f"model=ziya2_13b train=ziya2_13b stage={stage} stage.init_from={checkpoint} "
-            f"stage.vocab_init={cfg.expansion.stage_init} tokenizer=pretrained tokenizer.path={tokenizer} "
+            f"stage.vocab_init={cfg.expansion.stage_init} tokenizer=pretrained tokenizer.path={tokenizer} {data}"
             f"train.max_steps=null train.max_tokens={tokens} train.lr={plan.stage_lr[stage]} "
             f"train.min_lr={plan.min_lr} hydra.run.dir=runs/ziya2_13b/{stage}")
         checkpoint = tokenizer = f"runs/ziya2_13b/{stage}/final"

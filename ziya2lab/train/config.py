@@ -124,7 +124,7 @@ class StageConfig:
 
     name: str = "none"
     init_from: str | None = None  # a local HF LLaMA checkpoint directory (Llama.from_pretrained)
-    vocab_init: str = "mean"  # rows init_from grows by for a larger (expanded) tokenizer: tokenizer.expand.NEW_ROW_INITS
+    vocab_init: str = "mean"  # new rows when init_from grows to an expanded tokenizer: tokenizer.expand.NEW_ROW_INITS
 
 
 @dataclass
