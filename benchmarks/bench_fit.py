@@ -5,8 +5,11 @@
 
 Ours: ``ziya2lab.scaling.fit(table, "chinchilla", grid="hoffmann")`` (score all 4,500 starts in one pass, optimise
 the 64 best together with the batched damped Newton solver, polish the best few with L-BFGS-B, check the fit) and
-``FitResult.bootstrap(4000, refine=0)`` (all resamples solved together, warm-started from the full-data optimum).
-Also timed, not compared: the library's default, ``fit(table, "chinchilla")``, whose starts are derived from the data.
+``FitResult.bootstrap(4000, refine=0, resampling="runs")`` (all resamples solved together, warm-started from the
+full-data optimum; Epoch's resampling of rows). Also timed, not compared: the library's default fit,
+``fit(table, "chinchilla")``, whose starts are derived from the data, and its default intervals: the residual
+bootstrap (``bootstrap(4000, refine=0)``) and the profile with its threshold from 100 residual resamples
+(``profile()``).
 
 Reference, the same procedure done plainly: scipy.optimize.minimize(L-BFGS-B) with an analytic numpy gradient from
 every grid start, one after another, keeping the best; then, per resample (the same resamples, as repeated rows),
@@ -28,8 +31,8 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from ziya2lab.scaling import fit
-from ziya2lab.scaling.fitting import resample_weights
 from ziya2lab.scaling.laws import get_law
+from ziya2lab.scaling.resampling import RUNS, run_weights
 
 DATA = Path(__file__).parents[1] / "tests" / "fixtures" / "chinchilla_svg_extracted.csv"
 DELTA = 1e-3
@@ -104,10 +107,17 @@ def main() -> None:
     began = time.perf_counter()
     result = fit(table, "chinchilla", grid="hoffmann")
     fit_s = time.perf_counter() - began
-    result.bootstrap(args.resamples, seed=args.seed, refine=0)
+    result.bootstrap(args.resamples, seed=args.seed, refine=0, resampling=RUNS)
     ours_s = time.perf_counter() - began
     bootstrap_s = ours_s - fit_s
     ours_samples = result.bootstrap_samples[list(NAMES)].to_numpy()
+    converged = float(np.mean(result.bootstrap_converged))
+    began = time.perf_counter()
+    default.bootstrap(args.resamples, seed=args.seed, refine=0)
+    residual_bootstrap_s = time.perf_counter() - began
+    began = time.perf_counter()
+    default.profile()
+    profile_s = time.perf_counter() - began
 
     pick = np.random.default_rng(0)
     start_subset = np.sort(pick.choice(len(starts), min(args.reference_starts, len(starts)), replace=False))
@@ -118,7 +128,7 @@ def main() -> None:
     reference_fit_s = time.perf_counter() - began
     successful = [run for run in runs if run[2] and np.isfinite(run[1])] or runs
     reference_theta, reference_objective_value, _ = min(successful, key=lambda run: run[1])
-    weights = resample_weights(table, args.resamples, args.seed)
+    weights = run_weights(table, args.resamples, args.seed)
     began = time.perf_counter()
     resampled = [table.loc[np.repeat(table.index, weights[index].astype(int))] for index in resample_subset]
     reference_runs = [reference_minimise(reference_theta, rows) for rows in resampled]
@@ -144,6 +154,8 @@ def main() -> None:
         "ours_default_grid_fit_s": round(default_fit_s, 2),
         "default_grid_objective_excess": (default.objective - result.objective) / result.objective,
         "ours_bootstrap_s": round(bootstrap_s, 2),
+        "default_residual_bootstrap_s": round(residual_bootstrap_s, 2),
+        "default_profile_s": round(profile_s, 2),
         "reference_s": round(reference_s, 1),
         "reference_tolerances": "scipy defaults" if not OPTIONS else "tight",
         "reference_extrapolated": len(start_subset) < len(starts) or len(resample_subset) < args.resamples,
@@ -154,7 +166,7 @@ def main() -> None:
         "max_bootstrap_objective_excess": float(gaps.max()),  # (ours − reference) / reference; ≤ 0: ours as low
         "objective_ours": result.objective,
         "objective_reference": reference_objective_value,
-        "bootstrap_converged": float(np.mean(result.bootstrap_converged)),
+        "bootstrap_converged": converged,
     }
     print(f"Chinchilla data: {len(table)} points; grid of {len(starts)} starts; {args.resamples} bootstrap resamples "
           f"(seed {args.seed})")
@@ -168,7 +180,8 @@ def main() -> None:
     data_starts = get_law("chinchilla").data_starts({"N": table["N"].to_numpy(), "D": table["D"].to_numpy()},
                                                     table["loss"].to_numpy())
     print(f"the library's default grid (derived from the data, {len(data_starts)} starts): fit {default_fit_s:.2f} s, "
-          f"objective {default.objective:.12e}")
+          f"objective {default.objective:.12e}; its residual bootstrap ({args.resamples} resamples) "
+          f"{residual_bootstrap_s:.2f} s, its profile (threshold from 100 residual resamples) {profile_s:.2f} s")
     print(f"per resample, ours minus reference objective (relative): max {gaps.max():.2e}, min {gaps.min():.2e}; "
           f"ours lower or equal (within 1e-12) on {(gaps <= 1e-12).sum()} of {len(gaps)}")
     header = f"{'param':>6} {'ours':>14} {'reference':>14} {'ours 95% CI (subset)':>26} {'reference 95% CI':>26}" \

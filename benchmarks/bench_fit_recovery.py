@@ -1,23 +1,30 @@
 """Synthetic recovery and 95%-interval coverage of the default Ziya2 fit across scales (issue 14).
 
-    .venv/bin/python benchmarks/bench_fit_recovery.py                             # 100 per dev setting, 300 held-out
-    .venv/bin/python benchmarks/bench_fit_recovery.py --datasets 4 --heldout 12   # a quick look
+    .venv/bin/python benchmarks/bench_fit_recovery.py                              # the full suite (about an hour)
+    .venv/bin/python benchmarks/bench_fit_recovery.py --datasets 2 --development-draws 4 --heldout 6   # a quick look
 
 Every dataset is drawn from Ziya2's law with known parameters (ziya2lab/scaling/recovery.py) and fitted with the
-library's defaults: ``fit(table, "ziya2")``, a percentile bootstrap over runs (``--resamples``, warm-started from
-the optimum) and profile-likelihood intervals. Two sets of cases:
-- the *development* settings, fixed cases the start grid and the checks were developed on (``--datasets`` each);
-- the *held-out* cases (``--heldout``), each drawn at random from issue 14's ranges (V 1e3–1e12, F 1e2–1e12,
-  α 0.03–0.6, noise 1e-4–1e-2), design (confounded, one at a time, random) and size, a third with seed effects
-  (correlated points within a run). Their seeds start at ``--heldout-seed`` (2000). Draws below that were used in
-  development: 0–11 while choosing the noise reference of the checks, 500–539 while exempting parameters that move
-  no prediction from the stationarity check, and 1000–1299 as the headline of the run before that change
-  (docs/SCALING.md gives both).
-Printed per group: datasets; flagged (the fit failed its checks); recovered (estimate within tolerance: α 10%,
-E 2%, A, B, C 25%, F a factor 2; "core" = α, E, A, B, C all); the coverage of each interval method (the share of
-datasets whose 95% interval holds the truth: a degenerate interval, or a flagged fit's, counts as not holding it),
-its degenerate share and its coverage among the intervals it reported as such; "wrong & unflagged" (fit passed its checks, estimate off tolerance, profile interval
-misses the truth). The last line is one JSON object of the held-out headline figures.
+library's defaults, ``fit(table, "ziya2")``; then every interval kind of ``recovery.INTERVAL_KINDS`` is computed:
+the profile likelihood with its threshold from residual resamples (the default of ``FitResult.profile``), with
+χ²₁'s and with F(1, n − p)'s, the percentile residual bootstrap (the default of ``FitResult.bootstrap``) and the
+percentile bootstrap over runs, each bootstrap with ``--resamples`` refits warm-started from the optimum (as are the
+threshold's). Three sets of cases:
+- the *development settings*, fixed cases the start grid, the checks and the intervals were developed on
+  (``--datasets`` each, seeds 0, 1, ...);
+- the *development draws* (``--development-draws``), random cases from the held-out generator at seeds 1000, 1001,
+  ...: they were looked at while developing (the headline of an earlier run, then the tuning set of the profile's
+  walk and threshold), so they show what the held-out figures are compared against;
+- the *held-out* cases (``--heldout``), drawn by the same generator from issue 14's ranges (V 1e3–1e12, F 1e2–1e12,
+  α 0.03–0.6, noise 1e-4–1e-2; confounded, one at a time or random designs of random size; a third with seed
+  effects, correlated points within a run) at seeds from ``--heldout-seed`` (2000): never looked at while
+  developing. Other draws used in development: 0–11 (the checks' noise reference), 500–539 (the stationarity
+  exemption).
+Printed per group: datasets, flagged (the fit failed its checks), recovered (estimate within tolerance: α 10%, E 2%,
+A, B, C 25%, F a factor 2; "core" = α, E, A, B, C all); per interval kind the coverage (the share of datasets whose
+95% interval holds the truth; a degenerate interval, and every interval of a flagged fit except the profile of one
+that only ran off, counts as not holding it) and the coverage among the intervals it reported as such; held-out
+coverage by signal to noise; "wrong & unflagged" (the fit passed its checks, its estimate is off tolerance and the
+default profile interval misses the truth). The last line is one JSON object of the headline figures.
 """
 
 from __future__ import annotations
@@ -27,98 +34,128 @@ import json
 import logging
 import multiprocessing
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ziya2lab.common.jsonl import write_jsonl
-from ziya2lab.scaling.recovery import development_settings, heldout_setting, recover, summarise
+from ziya2lab.common.jsonl import append_jsonl
+from ziya2lab.scaling.recovery import (
+    HEADLINE,
+    INTERVAL_KINDS,
+    development_settings,
+    heldout_setting,
+    recover,
+    summarise,
+)
 
 PARAMETERS = ("alpha", "E", "A", "B", "C", "F")
-METHODS = ("profile", "bootstrap")
+SETS = ("development", "draws", "heldout")
+SIGNAL_BANDS = ((0, 3, "< 3 (nothing identifies the law)"), (3, 30, "3–30"), (30, 300, "30–300"),
+                (300, np.inf, "> 300"))
 
 
-def _task(arguments: tuple[str, int, int, int]) -> dict[str, Any]:
-    kind, index, resamples, first_heldout_seed = arguments
+def _task(arguments: tuple[str, int, int]) -> dict[str, Any]:
+    kind, seed, resamples = arguments
     logging.disable(logging.WARNING)  # flagged fits are counted, not logged one by one
     if kind == "development":
         settings = development_settings()
-        setting, seed = settings[index % len(settings)], index // len(settings)
+        setting, seed = settings[seed % len(settings)], seed // len(settings)
     else:
-        setting, seed = heldout_setting(first_heldout_seed + index), first_heldout_seed + index
+        setting = heldout_setting(seed)
     record = recover(setting, seed, resamples=resamples)
-    record["group"] = f"held-out {record['design']}{', seed effects' if record['run_noise'] else ''}" \
-        if kind == "heldout" else setting.name
+    seeds = ", seed effects" if record["run_noise"] else ""
+    record["group"] = setting.name if kind == "development" else f"{kind} {record['design']}{seeds}"
     record["set"] = kind
     return record
 
 
-def _tables(summary: dict[str, Any]) -> str:
+def _mean(values: dict[str, float]) -> float:
+    """The mean over the parameters that have a value (NaN: no interval of that kind was reported)."""
+    finite = [value for value in values.values() if np.isfinite(value)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def _coverage_table(summary: dict[str, Any]) -> str:
+    """Per group and interval kind: mean coverage over the six parameters (of reported), then per parameter."""
     rows = []
     for group, rates in summary.items():
-        row = {"group": group, "n": rates["datasets"], "flagged": rates["flagged"]}
-        row |= {f"rec {name}": rates["recovered"][name] for name in PARAMETERS} | {"rec core": rates["recovered_core"]}
-        for method in METHODS:
-            row |= {f"{method[:4]} cov {name}": rates[f"{method}_coverage"][name] for name in PARAMETERS}
-            row[f"{method[:4]} degenerate (max)"] = max(rates[f"{method}_degenerate"].values())
-            row |= {f"{method[:4]} cov {name} of reported": rates[f"{method}_coverage_reported"][name]
-                    for name in PARAMETERS}
-        row["wrong & unflagged (max)"] = max(rates["wrong_unflagged"].values())
-        rows.append(row)
-    table = pd.DataFrame(rows).set_index("group")
-    recovery = table[["n", "flagged", *[f"rec {name}" for name in PARAMETERS], "rec core"]]
-    coverage = table[[column for column in table if "cov" in column or "degenerate" in column or "wrong" in column]]
-    return f"{recovery.to_markdown()}\n\n{coverage.T.to_markdown()}"
+        for kind in INTERVAL_KINDS:
+            covered, reported = rates[f"{kind}_coverage"], rates[f"{kind}_coverage_reported"]
+            rows.append({"group": group, "n": rates["datasets"], "flagged": rates["flagged"], "interval": kind,
+                         "coverage (of reported)": f"{_mean(covered):.3f} ({_mean(reported):.3f})",
+                         **{name: f"{covered[name]:.2f} ({reported[name]:.2f})" for name in PARAMETERS}})
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def _recovery_table(summary: dict[str, Any]) -> str:
+    rows = [{"group": group, "n": rates["datasets"], "flagged": rates["flagged"],
+             **{name: rates["recovered"][name] for name in PARAMETERS}, "core": rates["recovered_core"],
+             "wrong & unflagged (max)": max(rates["wrong_unflagged"].values())} for group, rates in summary.items()]
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def _by_signal(records: list[dict[str, Any]]) -> dict[str, Any]:
+    banded = [record | {"band": next(label for low, high, label in SIGNAL_BANDS if low <= record["snr"] < high)}
+              for record in records]
+    return summarise(banded, key="band")
+
+
+def _means(rates: dict[str, Any], prefix: str) -> dict[str, float]:
+    return {f"{prefix}_{kind.replace(' ', '_')}_{what}": round(_mean(rates[f"{kind}_coverage{suffix}"]), 3)
+        for kind in INTERVAL_KINDS for what, suffix in (("coverage", ""), ("coverage_of_reported", "_reported"))}
 
 
 def _headline(records: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
-    overall = summarise(records, key="set")["heldout"]
-    independent = [record for record in records if not record["run_noise"]]
-    return {
-        "heldout_datasets": overall["datasets"],
-        "heldout_flagged": overall["flagged"],
-        "heldout_recovered_core": overall["recovered_core"],
-        **{f"heldout_{method}_coverage_mean": round(float(np.mean(list(overall[f"{method}_coverage"].values()))), 3)
-           for method in METHODS},
-        **{f"heldout_{method}_coverage_of_reported_mean": round(float(np.nanmean(list(
-            overall[f"{method}_coverage_reported"].values()))), 3) for method in METHODS},
-        **{f"heldout_{method}_coverage_{name}": overall[f"{method}_coverage"][name]
-           for method in METHODS for name in ("alpha", "E", "C")},
-        "heldout_independent_profile_coverage_mean": round(float(np.mean(list(
-            summarise(independent, key="set")["heldout"]["profile_coverage"].values()))), 3) if independent else None,
-        "heldout_wrong_unflagged_max": max(overall["wrong_unflagged"].values()),
-        "seconds": round(seconds, 1),
-    }
+    by_set = summarise(records, key="set")
+    heldout, draws = by_set.get("heldout"), by_set.get("draws")
+    figures: dict[str, Any] = {}
+    if heldout:
+        figures |= {"heldout_datasets": heldout["datasets"], "heldout_flagged": heldout["flagged"],
+                    "heldout_recovered_core": heldout["recovered_core"], **_means(heldout, "heldout"),
+                    **{f"heldout_{HEADLINE}_coverage_of_reported_{name}": heldout[f"{HEADLINE}_coverage_reported"][name]
+                       for name in PARAMETERS},
+                    "heldout_wrong_unflagged_max": max(heldout["wrong_unflagged"].values())}
+    if draws:
+        figures |= {"draws_datasets": draws["datasets"], "draws_flagged": draws["flagged"], **_means(draws, "draws")}
+    return figures | {"seconds": round(seconds, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", type=int, default=100, help="per development setting")
+    parser.add_argument("--datasets", type=int, default=40, help="per development setting")
+    parser.add_argument("--development-draws", type=int, default=100, help="random cases at seeds 1000, 1001, ...")
     parser.add_argument("--heldout", type=int, default=300, help="held-out random cases")
-    parser.add_argument("--resamples", type=int, default=50, help="bootstrap resamples per dataset")
+    parser.add_argument("--resamples", type=int, default=100, help="bootstrap resamples per dataset and kind")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--heldout-seed", type=int, default=2000, help="seed of the first held-out case")
-    parser.add_argument("--records", help="also write every dataset's record to this JSONL file")
+    parser.add_argument("--records", help="also append every dataset's record to this JSONL file as it is done")
     args = parser.parse_args()
-    settings = len(development_settings())
-    tasks = [("development", index, args.resamples, args.heldout_seed) for index in range(args.datasets * settings)]
-    tasks += [("heldout", index, args.resamples, args.heldout_seed) for index in range(args.heldout)]
-    began = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(args.processes) as pool:
-        records = pool.map(_task, tasks, chunksize=1)
-    seconds = time.perf_counter() - began
+    tasks = [("development", index, args.resamples) for index in range(args.datasets * len(development_settings()))]
+    tasks += [("draws", 1000 + index, args.resamples) for index in range(args.development_draws)]
+    tasks += [("heldout", args.heldout_seed + index, args.resamples) for index in range(args.heldout)]
     if args.records:
-        write_jsonl(args.records, records)
-    development = [record for record in records if record["set"] == "development"]
-    heldout = [record for record in records if record["set"] == "heldout"]
-    print(f"{len(records)} synthetic datasets, {args.resamples} bootstrap resamples each, {args.processes} processes, "
+        Path(args.records).unlink(missing_ok=True)
+    began = time.perf_counter()
+    records = []
+    with multiprocessing.get_context("fork").Pool(args.processes) as pool:
+        for record in pool.imap_unordered(_task, tasks, chunksize=1):
+            records.append(record)
+            if args.records:
+                append_jsonl(args.records, record)
+    seconds = time.perf_counter() - began
+    print(f"{len(records)} synthetic datasets, {args.resamples} resamples per bootstrap, {args.processes} processes, "
           f"{seconds:.0f} s ({np.mean([record['seconds'] for record in records]):.2f} s per dataset per process)")
-    print("\n## Development settings\n")
-    print(_tables(summarise(development, key="group")))
-    print("\n## Held-out cases (headline)\n")
-    print(_tables(summarise(heldout, key="group") | {"all held-out": summarise(heldout, key="set")["heldout"]}))
-    print(json.dumps(_headline(heldout, seconds)))
+    for name in SETS:
+        chosen = [record for record in records if record["set"] == name]
+        if not chosen:
+            continue
+        groups = summarise(chosen, key="group") | {f"all {name}": summarise(chosen, key="set")[name]}
+        print(f"\n## {name}: recovery\n\n{_recovery_table(groups)}\n\n## {name}: coverage\n\n{_coverage_table(groups)}")
+        if name != "development":
+            print(f"\n## {name}: coverage by signal to noise\n\n{_coverage_table(_by_signal(chosen))}")
+    print(json.dumps(_headline(records, seconds)))
 
 
 if __name__ == "__main__":

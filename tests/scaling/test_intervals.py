@@ -9,7 +9,7 @@ import pytest
 
 from ziya2lab.scaling import Interval, fit
 from ziya2lab.scaling.intervals import PERCENTILE, bootstrap_degeneracy, percentile_intervals, robust_scale
-from ziya2lab.scaling.recovery import ISSUE_CASE, Setting, synthetic_table
+from ziya2lab.scaling.recovery import ISSUE_CASE, Setting, development_settings, synthetic_table
 
 
 def test_a_degenerate_interval_gives_no_numbers() -> None:
@@ -61,3 +61,12 @@ def test_the_bound_test_tells_a_real_coefficient_from_none() -> None:
     test = none.bound_test("C")
     assert test.bound_supported and test.p_value > 0.05, test
     assert none.profile(["C"])["C"].low == 0.0  # the profile interval reaches the bound
+
+
+def test_a_profile_is_walked_to_its_outermost_crossing() -> None:
+    """The paper-like confounded design (development seed 9): B's profile is flat from 1 to 50 (S < 0.4) and rises
+    only near its bound 0. A search that evaluated the profile from the optimum alone, a few steps at a time, went
+    from B = 3.97 straight to the bound, interpolated, and reported [3.36, 287], excluding the truth 1.98."""
+    result = fit(synthetic_table(development_settings()[3], seed=9), "ziya2")
+    interval = result.profile(["B"], calibration="chi2")["B"]
+    assert interval.contains(1.98) and interval.low < 0.5, interval

@@ -10,9 +10,9 @@ before it converges. The procedure:
 On the Chinchilla data, screening to the 64 best of Hoffmann's 4,500 starts finds the same optimum as optimising
 all of them (tests/scaling/test_fitting.py and benchmarks/bench_fit.py check it). Every fit is then checked
 (checks.py): a failed one carries its reasons in ``FitResult.failures`` and ``ok`` is False. The bootstrap refits
-every resample at once the same way, each resample being the full table with integer weights (how often each run
-was drawn); its intervals, and the profile-likelihood ones, are ``Interval`` objects that say when they are
-degenerate (intervals.py).
+every resample at once the same way (resampling.py: by default the fit's residuals redrawn around the fitted law,
+the design kept; or whole runs drawn with replacement); its intervals, and the profile-likelihood ones, are
+``Interval`` objects that say when they are degenerate (intervals.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from scipy.optimize import minimize
 
 from ziya2lab.common.attributes import COLUMNS, RUN_COLUMN
 from ziya2lab.scaling import intervals as interval_methods
-from ziya2lab.scaling.checks import MOVED, check_fit, distance_from_starts
+from ziya2lab.scaling.checks import MOVED, RAN_OFF, check_fit, distance_from_starts, negligible
 from ziya2lab.scaling.intervals import BoundTest, Interval
 from ziya2lab.scaling.laws import Law, get_law
 from ziya2lab.scaling.newton import (
@@ -39,10 +39,12 @@ from ziya2lab.scaling.newton import (
     BatchedSolution,
     Problem,
     huber,
+    log_prediction_jacobian,
     make_problem,
     newton_solve,
     single_threaded,
 )
+from ziya2lab.scaling.resampling import RESAMPLINGS, RESIDUAL, RUNS, residual_targets, run_groups, run_weights
 
 log = logging.getLogger(__name__)
 HUBER_DELTA = 1e-3
@@ -70,13 +72,13 @@ def prepare(table: pd.DataFrame, law: Law) -> pd.DataFrame:
         raise ValueError(f"law {law.name!r}: the table is empty")
     values = table[[*law.columns, "loss"]].apply(pd.to_numeric, errors="coerce")
     bad = ~np.isfinite(values.to_numpy(dtype=float)).all(axis=1) | (values["loss"] <= 0).to_numpy()
-    for column in law.columns:
-        if column in ("N", "D", "V"):
-            bad |= (values[column] <= 0).to_numpy()
+    for column in law.scale_columns:
+        bad |= (values[column] < 0 if column in law.zero_allowed else values[column] <= 0).to_numpy()
     if bad.any():
         rows = table.index[bad].tolist()
-        raise ValueError(f"law {law.name!r}: non-finite or non-positive values in rows {rows[:20]}"
-                         f"{' …' if len(rows) > 20 else ''}")
+        needs = ", ".join(f"{column} {'≥' if column in law.zero_allowed else '>'} 0" for column in law.scale_columns)
+        raise ValueError(f"law {law.name!r}: rows {rows[:20]}{' …' if len(rows) > 20 else ''} have a non-finite "
+                         f"value or break loss > 0, {needs}")
     return table
 
 
@@ -119,17 +121,19 @@ def lower_bounds(law: Law) -> np.ndarray:
     return np.array([-np.inf if lower is None else lower for lower, _ in law.bounds()])
 
 
-def _minimise(problem: Problem, law: Law, start: np.ndarray, weights: np.ndarray | None = None) -> StartResult:
+def _minimise(problem: Problem, law: Law, start: np.ndarray, weights: np.ndarray | None = None,
+              targets: np.ndarray | None = None) -> StartResult:
     """scipy's L-BFGS-B from one start: the reference optimiser, used to polish the batched solver's best.
 
     Values and gradients come from the same problem as the batched solver's (closed-form where the law has them;
-    tests/scaling/test_newton.py checks them against autograd).
+    tests/scaling/test_newton.py checks them against autograd); ``targets`` replace the table's log losses.
     """
     weight = np.ones((1, problem.points)) if weights is None else np.asarray(weights, dtype=np.float64)[None]
+    target = None if targets is None else np.asarray(targets, dtype=np.float64)[None]
 
     def value_and_gradient(vector: np.ndarray) -> tuple[float, np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore"):
-            _, gradient, value = problem.derivatives(vector[None], weight)
+            _, gradient, value = problem.derivatives(vector[None], weight, target)
         return float(value[0]), gradient[0]
 
     result = minimize(value_and_gradient, start, jac=True, method="L-BFGS-B", bounds=law.bounds(),
@@ -160,9 +164,33 @@ def _distinct_best(solution: BatchedSolution, count: int) -> list[np.ndarray]:
 
 
 def _origin(best: StartResult, results: list[StartResult]) -> np.ndarray:
-    """The grid start ``best`` descends from (a polished optimum starts where a batched run ended)."""
-    parent = next((result for result in results if result.theta == best.start), best)
-    return np.array(parent.start)
+    """The grid start ``best`` descends from (a polished optimum starts where a batched run ended, a restart where a
+    polish ended)."""
+    current, seen = best, {id(best)}
+    while (parent := next((result for result in results if result.theta == current.start
+                           and id(result) not in seen), None)) is not None:
+        current = parent
+        seen.add(id(current))
+    return np.array(current.start)
+
+
+def _restart(problem: Problem, law: Law, best: StartResult) -> StartResult:
+    """The batched Newton solver once more from the best optimum, with fresh damping.
+
+    In a long, nearly flat valley the solver's damping grows until its steps stall and the row stops as creeping;
+    L-BFGS-B then stops on its own tolerances. Restarted with small damping, Newton walks on to the stationary
+    point (development cases: the points' net pull went from 1e-3 to 1e-5 of their total, the objective down by
+    up to 0.5%). Kept only where it lowers the objective.
+    """
+    start = np.array(best.theta)[None]
+    solution = newton_solve(problem, start, None, lower_bounds(law), initial_damping=1e-6,
+                            max_iterations=RESTART_ITERATIONS)
+    restarted = _newton_results(start, solution)[0]
+    if not restarted.objective < best.objective:
+        return best
+    restarted.converged = restarted.converged or best.converged
+    restarted.message = f"batched Newton restarted from the best optimum: {restarted.message}"
+    return restarted
 
 
 def _best(results: list[StartResult]) -> StartResult:
@@ -198,6 +226,7 @@ class FitResult:
     bootstrap_converged: np.ndarray | None = None
     bootstrap_intervals: dict[str, Interval] = field(default_factory=dict)
     bootstrap_degenerate: str = ""  # why the whole bootstrap carries no uncertainty ("" if it may)
+    bootstrap_method: str = ""  # the Interval method of the last bootstrap
     cached_problem: Problem | None = field(default=None, repr=False)
 
     @property
@@ -208,6 +237,12 @@ class FitResult:
     def ok_fit(self) -> bool:
         """The point fit passed every check (its intervals aside)."""
         return not self.fit_failures
+
+    @property
+    def profile_usable(self) -> bool:
+        """The fit failed no check but, at most, the runaway one: its optimum describes the data and a parameter
+        the data do not hold has a profile interval that shows it (an unbounded side), though no point value."""
+        return all(failure.startswith(RAN_OFF) for failure in self.fit_failures)
 
     @property
     def bootstrap_usable(self) -> bool:
@@ -270,46 +305,64 @@ class FitResult:
 
     @single_threaded()
     def bootstrap(self, n: int = 200, seed: int = 0, unit: str | None = None, level: float = 0.95,
-                  refine: int = 2) -> dict[str, Interval]:
-        """Percentile intervals from ``n`` refits on resampled *runs* (the table's run column, else rows).
+                  refine: int = 2, resampling: str = RESIDUAL) -> dict[str, Interval]:
+        """Percentile intervals from ``n`` refits on redrawn tables (resampling.py).
 
-        A resample is the table with integer weights (how often each run was drawn), so all ``n`` refits are
-        solved together by the batched Newton solver. Each starts from the full fit's optimum and from the
+        ``resampling="residual"`` (the default): the fit's leverage-adjusted residuals redrawn around the fitted
+        law, per run and per point, the design kept as it was run; ``"runs"``: whole runs (the table's run column,
+        or ``unit``; else rows) drawn with replacement, as a table with integer weights. Either way all ``n``
+        refits are solved together by the batched Newton solver, each from the full fit's optimum and from the
         ``refine`` grid starts that scored best on the full data, so a resample whose optimum moved away is still
         found; a refit the solver leaves unconverged is finished by L-BFGS-B. The samples are kept in
         ``bootstrap_samples``, the intervals in ``bootstrap_intervals``; a degenerate one (intervals.py) is
-        returned as such and listed in ``failures``. Few runs make these intervals too narrow: ``profile`` is the
-        calibrated alternative (docs/SCALING.md measures both).
+        returned as such and listed in ``failures``. docs/SCALING.md measures both resamplings' coverage.
         """
-        weights = resample_weights(self.table, n, seed, unit)
+        if resampling not in RESAMPLINGS:
+            raise ValueError(f"unknown resampling {resampling!r}; known: {', '.join(RESAMPLINGS)}")
+        targets = self.residual_resamples(n, seed, unit) if resampling == RESIDUAL else None
+        weights = run_weights(self.table, n, seed, unit) if resampling == RUNS else np.ones((n, len(self.table)))
         starts = np.vstack([self.theta, *self.ranked_starts[:refine]])
         solution = newton_solve(self.problem(), np.tile(starts, (n, 1)), np.repeat(weights, len(starts), axis=0),
-                                self.lower_bounds(), initial_damping=1e-6, processes=self._processes(n))
+                                self.lower_bounds(), initial_damping=1e-6, processes=self._processes(n),
+                                targets=None if targets is None else np.repeat(targets, len(starts), axis=0))
         objective = np.where(np.isfinite(solution.objective), solution.objective, np.inf).reshape(n, len(starts))
         chosen = objective.argmin(axis=1)
         best = np.arange(n) * len(starts) + chosen
         thetas, converged = solution.theta[best], solution.converged[best]
-        if not converged.all():
-            for index in np.flatnonzero(~converged):
-                polished = _minimise(self.problem(), self.law, thetas[index], weights[index])
-                thetas[index], converged[index] = polished.theta, polished.converged
-        stuck = np.array([distance_from_starts(theta, starts[[start]]) < MOVED
+        for index in np.flatnonzero(~converged):
+            polished = _minimise(self.problem(), self.law, thetas[index], weights[index],
+                                 None if targets is None else targets[index])
+            thetas[index], converged[index] = polished.theta, polished.converged
+        stuck = np.array([distance_from_starts(theta, starts[[start]], self.lower_bounds()) < MOVED
                           for theta, start in zip(thetas, chosen, strict=True)])
         self.bootstrap_converged = converged
         self.bootstrap_theta = thetas
         self.bootstrap_samples = pd.DataFrame([self.law.report(theta) for theta in thetas])
+        self.bootstrap_method = interval_methods.BOOTSTRAP_METHODS[resampling]
         self.bootstrap_degenerate = interval_methods.bootstrap_degeneracy(stuck, not self.ok_fit)
         self.bootstrap_intervals = interval_methods.percentile_intervals(
             {name: column.to_numpy() for name, column in self.bootstrap_samples.items()}, level,
-            self.law.reported_lower_bounds(), self.bootstrap_degenerate)
+            self.law.reported_lower_bounds(), self.bootstrap_degenerate, self.bootstrap_method)
         for failure in self.failures:
             log.warning("fit %s: %s", self.law.name, failure)
         return self.bootstrap_intervals
 
+    def residual_resamples(self, n: int, seed: int, unit: str | None = None) -> np.ndarray:
+        """(n, rows) log losses redrawn around the fitted law from its own residuals (resampling.py); the
+        leverage is that of the parameters that are free at the optimum (off their bounds, moving predictions)."""
+        data = {column: self.table[column].to_numpy(dtype=np.float64) for column in self.law.columns}
+        fitted, jacobian = log_prediction_jacobian(self.law, self.theta, data)
+        free = (self.theta > self.lower_bounds() + 1e-12) & ~negligible(self, jacobian)
+        residuals = np.log(self.table["loss"].to_numpy(dtype=np.float64)) - fitted
+        return residual_targets(fitted, residuals, jacobian[:, free], run_groups(self.table, unit), n, seed)
+
     @single_threaded()
-    def profile(self, names: Sequence[str] | None = None, level: float = 0.95) -> dict[str, Interval]:
-        """Profile-likelihood intervals (intervals.py): calibrated where the run bootstrap under-covers."""
-        return interval_methods.profile_intervals(self, names, level)
+    def profile(self, names: Sequence[str] | None = None, level: float = 0.95,
+                calibration: str = interval_methods.BOOTSTRAP, resamples: int = interval_methods.CALIBRATION_RESAMPLES,
+                seed: int = 0) -> dict[str, Interval]:
+        """Profile-likelihood intervals (intervals.py), their threshold calibrated by ``calibration``: "bootstrap"
+        (default; from ``resamples`` residual resamples), "F" or "chi2" (asymptotic)."""
+        return interval_methods.profile_intervals(self, names, level, calibration, resamples, seed)
 
     @single_threaded()
     def bound_test(self, name: str, level: float = 0.95) -> BoundTest:
@@ -421,21 +474,8 @@ def identifiability_warnings(law: Law, table: pd.DataFrame, theta: np.ndarray) -
     return messages
 
 
-def resample_weights(table: pd.DataFrame, n: int, seed: int, unit: str | None = None) -> np.ndarray:
-    """(n, rows): how often each row is drawn when ``n`` bootstrap resamples draw whole runs with replacement.
-
-    The unit is ``unit``, else the table's run column (``RUN_COLUMN``), else each row.
-    """
-    unit = unit or (RUN_COLUMN if RUN_COLUMN in table else None)
-    row_unit = table.groupby(unit, sort=True).ngroup().to_numpy() if unit else np.arange(len(table))
-    units = int(row_unit.max()) + 1
-    draws = np.random.default_rng(seed).integers(0, units, size=(n, units))
-    flat = (draws + units * np.arange(n)[:, None]).ravel()
-    counts = np.bincount(flat, minlength=n * units).reshape(n, units)
-    return counts[:, row_unit].astype(np.float64)
-
-
 POLISHED = 4  # distinct best optima of the batched solver handed to L-BFGS-B
+RESTART_ITERATIONS = 2000  # of the final Newton restart from the best optimum
 
 
 @single_threaded()
@@ -460,10 +500,12 @@ def fit(table: pd.DataFrame, law: str = "chinchilla", grid: str | Mapping[str, S
     results = _newton_results(chosen, solution)
     polished = [_minimise(problem, model, theta) for theta in _distinct_best(solution, POLISHED)]
     best = _best(polished + results)
-    theta = np.array(best.theta)
-    result = FitResult(model, table, theta, best.objective, best.converged, results + polished, delta, ranked[:64],
+    restarted = _restart(problem, model, best)
+    everything = results + polished + ([restarted] if restarted is not best else [])
+    theta = np.array(restarted.theta)
+    result = FitResult(model, table, theta, restarted.objective, restarted.converged, everything, delta, ranked[:64],
                        identifiability_warnings(model, table, theta), cached_problem=problem)
-    result.fit_failures, result.diagnostics = check_fit(result, _origin(best, results), best.converged)
+    result.fit_failures, result.diagnostics = check_fit(result, _origin(restarted, everything), restarted.converged)
     for failure in result.fit_failures:
         log.warning("fit %s FAILED: %s", law, failure)
     return result

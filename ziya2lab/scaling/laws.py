@@ -25,6 +25,7 @@ from ziya2lab.scaling import starts as grid
 from ziya2lab.scaling.starts import EXPONENTS, F_RATIOS, SHARES, SPLITS
 
 DATA_GRID = "data"  # the default: starts derived from the table being fitted
+SCALE_COLUMNS = ("N", "D", "V")
 
 
 @dataclass
@@ -44,6 +45,13 @@ class Law:
     log_params: tuple[str, ...] = ()  # reported as exp(value) under the name without the "log_" prefix
     lower_bounds: dict[str, float] = field(default_factory=dict)
     named_grids: dict[str, dict[str, Sequence[float]]] = field(default_factory=dict)  # literal grids, by name
+    zero_allowed: tuple[str, ...] = ()  # scale columns (N, D, V) the law is defined at 0 of; the others must be > 0
+    exponents: tuple[str, ...] = ()  # the power terms' exponents (checks.py bounds them)
+
+    @property
+    def scale_columns(self) -> tuple[str, ...]:
+        """The columns that count something (model size, tokens): never negative."""
+        return tuple(column for column in self.columns if column in SCALE_COLUMNS)
 
     def terms(self, theta: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
         """(terms, points): the log of each additive term of L at each point."""
@@ -116,6 +124,7 @@ class Chinchilla(Law):
             params=("log_A", "log_B", "log_E", "alpha", "beta"),
             columns=("N", "D"),
             log_params=("log_A", "log_B", "log_E"),
+            exponents=("alpha", "beta"),
             named_grids={"hoffmann": {  # Hoffmann's initialisation grid, as Epoch used it (4,500 starts)
                 "alpha": np.arange(0, 2.01, 0.5),
                 "beta": np.arange(0, 2.01, 0.5),
@@ -202,6 +211,8 @@ class Ziya2(Law):
             columns=("V", *COLUMNS),
             log_params=("log_F", "log_E"),
             lower_bounds={"A": 0.0, "B": 0.0, "C": 0.0, "alpha": 0.0},
+            zero_allowed=("V",),  # D_eff = F at V = 0: the model before the corpus (what pins F)
+            exponents=("alpha",),
             named_grids={"paper": {  # the paper's grid (its F values are tokens at 13B scale)
                 "alpha": [0.0, 0.67, 1.33, 2.0],
                 "log_E": [0.0, 0.67, 1.33, 2.0],  # the paper's "E ∈ {0, .67, 1.33, 2}" read as e = log E
@@ -252,6 +263,8 @@ class Joint(Law):
             columns=("N", "V", *COLUMNS),
             log_params=("log_K", "log_F", "log_E"),
             lower_bounds={"A": 0.0, "B": 0.0, "C": 0.0, "alpha": 0.0, "beta": 0.0},
+            zero_allowed=("V",),  # D_eff = F at V = 0
+            exponents=("alpha", "beta"),
         )
 
     def data_starts(self, data: dict[str, np.ndarray], loss: np.ndarray) -> np.ndarray:
@@ -304,6 +317,7 @@ class PowerLaw(Law):
             columns=("V",),
             log_params=("log_B", "log_E"),
             lower_bounds={"beta": 0.0},
+            exponents=("beta",),
         )
 
     def data_starts(self, data: dict[str, np.ndarray], loss: np.ndarray) -> np.ndarray:

@@ -95,7 +95,8 @@ def multiplier_intervals(result: FitResult, reference: AttributeReference | None
     if not result.bootstrap_usable:
         return {column: (estimate[column], float("nan"), float("nan")) for column in COLUMNS}
     sampled = pd.DataFrame([multipliers(row, reference) for row in result.bootstrap_samples.to_dict("records")])
-    found = percentile_intervals({column: sampled[column].to_numpy() for column in COLUMNS}, level, {})
+    found = percentile_intervals({column: sampled[column].to_numpy() for column in COLUMNS}, level, {},
+                                 method=result.bootstrap_method)
     return {column: (estimate[column], *found[column]) for column in COLUMNS}
 
 

@@ -20,7 +20,8 @@ scaling: parameters of very different scales, A ~ 1/V against log F ~ 20, would 
 curved directions damped to a crawl); a step is accepted only if it lowers that problem's objective,
 so every row descends monotonically. Lower bounds are handled by projection with an active set: parameters at
 their bound whose gradient pushes outward are frozen for the step. A row may also hold some parameters fixed
-(``fixed``), which is how a profile likelihood minimises over the others.
+(``fixed``), which is how a profile likelihood minimises over the others, and may fit its own log losses
+(``targets``), which is how a residual bootstrap refits every redrawn table in one batch.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def single_threaded() -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-Derivatives = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]  # -> H, g, f
+# (θ (B, p), weights (B, n), targets (B, n) or None: the problem's own log losses) -> H, g, f
+Derivatives = Callable[[np.ndarray, np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def huber(residuals: torch.Tensor, delta: float) -> torch.Tensor:
@@ -69,7 +71,8 @@ def _huber_numpy(residuals: np.ndarray, delta: float) -> np.ndarray:
 
 @dataclass
 class Problem:
-    """The objective of one law on one table: batched (Hessians, gradients, values) at θ (B, p), weights (B, n)."""
+    """The objective of one law on one table: batched (Hessians, gradients, values) at θ (B, p), weights (B, n) and,
+    optionally, per-row log losses (B, n) in place of the table's."""
 
     derivatives: Derivatives
     points: int
@@ -103,10 +106,11 @@ def log_prediction_jacobian(law: Law, theta: np.ndarray, data: dict[str, np.ndar
 def analytic_problem(law: Law, data: dict[str, np.ndarray], log_loss: np.ndarray, delta: float) -> Problem:
     """Closed-form derivatives from the law's term derivatives (see the module docstring for H)."""
 
-    def derivatives(theta: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def derivatives(theta: np.ndarray, weights: np.ndarray,
+                    targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         terms = law.term_derivatives(theta, data)
         log_prediction, softmax, jacobian = _log_sum_exp(terms)
-        residuals = log_prediction - log_loss
+        residuals = log_prediction - (log_loss if targets is None else targets)
         slope = np.clip(residuals, -delta, delta)  # h′
         curvature = (np.abs(residuals) <= delta).astype(np.float64)  # h″
         gradient = np.matmul((weights * slope)[:, None, :], jacobian)[:, 0]
@@ -125,18 +129,22 @@ def analytic_problem(law: Law, data: dict[str, np.ndarray], log_loss: np.ndarray
 def autograd_problem(law: Law, data: dict[str, torch.Tensor], log_loss: torch.Tensor, delta: float) -> Problem:
     """Exact derivatives of any law by ``torch.func`` (vmap over problems of jacfwd over grad)."""
 
-    def objective(theta: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        return (weights * huber(law.log_predict(theta, data) - log_loss, delta)).sum()
+    def objective(theta: torch.Tensor, weights: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (weights * huber(law.log_predict(theta, data) - target, delta)).sum()
 
-    def gradient_with_value(theta: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, tuple]:
-        gradient, value = grad_and_value(objective)(theta, weights)
+    def gradient_with_value(theta: torch.Tensor, weights: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor,
+                                                                                                       tuple]:
+        gradient, value = grad_and_value(objective)(theta, weights, target)
         return gradient, (gradient, value)
 
     batched_derivatives = vmap(jacfwd(gradient_with_value, has_aux=True))
 
-    def derivatives(theta: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def derivatives(theta: np.ndarray, weights: np.ndarray,
+                    targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        target = log_loss.expand(len(theta), -1) if targets is None else torch.from_numpy(targets)
         with torch.no_grad():
-            hessian, (gradient, value) = batched_derivatives(torch.from_numpy(theta), torch.from_numpy(weights))
+            hessian, (gradient, value) = batched_derivatives(torch.from_numpy(theta), torch.from_numpy(weights),
+                                                             target)
         return hessian.numpy(), gradient.numpy(), value.numpy()
 
     return Problem(derivatives, len(log_loss), closed_form=False)
@@ -173,7 +181,7 @@ PROGRESS = 1e-9
 _FORKED: tuple | None = None  # (problem, lower, options), inherited by forked workers instead of pickled
 
 
-def _solve_forked(block: tuple[np.ndarray, np.ndarray, np.ndarray]) -> BatchedSolution:
+def _solve_forked(block: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]) -> BatchedSolution:
     problem, lower, options = _FORKED
     return _solve_block(problem, *block, lower, **options)
 
@@ -181,9 +189,10 @@ def _solve_forked(block: tuple[np.ndarray, np.ndarray, np.ndarray]) -> BatchedSo
 def newton_solve(problem: Problem, starts: np.ndarray, weights: np.ndarray | None, lower: np.ndarray,
                  max_iterations: int = 500, ftol: float = 1e-12, gtol: float = 1e-10, initial_damping: float = 1e-3,
                  chunk: int = 4096, processes: int = 1, fixed: np.ndarray | None = None,
-                 race: bool = False) -> BatchedSolution:
+                 race: bool = False, targets: np.ndarray | None = None) -> BatchedSolution:
     """Minimise f(θ_k, w_k) for every row k of ``starts`` (problems, p) and ``weights`` (problems, n; None: 1),
-    over the parameters not ``fixed`` (problems, p) bool; None: all free) in that row.
+    over the parameters not ``fixed`` (problems, p) bool; None: all free) in that row, against that row's
+    ``targets`` (problems, n) log losses (None: the problem's own).
 
     A row whose objective fell by less than ``PROGRESS`` (relative) over the last ``RACE_EVERY`` iterations also
     stops, converged in its objective: it is creeping along a valley the data leave flat (a parameter the data do
@@ -203,8 +212,8 @@ def newton_solve(problem: Problem, starts: np.ndarray, weights: np.ndarray | Non
     fixed = np.zeros(np.shape(starts), dtype=bool) if fixed is None else fixed
     blocks = max(processes, -(-len(starts) // chunk))
     edges = np.linspace(0, len(starts), blocks + 1).astype(int)
-    pieces = [(starts[low:high], weights[low:high], fixed[low:high]) for low, high in itertools.pairwise(edges)
-              if high > low]
+    pieces = [(starts[low:high], weights[low:high], fixed[low:high], None if targets is None else targets[low:high])
+              for low, high in itertools.pairwise(edges) if high > low]
     options = {"max_iterations": max_iterations, "ftol": ftol, "gtol": gtol, "initial_damping": initial_damping,
                "race": race}
     if processes > 1 and len(pieces) > 1:
@@ -220,9 +229,9 @@ def newton_solve(problem: Problem, starts: np.ndarray, weights: np.ndarray | Non
                              for name in ("theta", "objective", "gradient_norm", "converged", "iterations")))
 
 
-def _solve_block(problem: Problem, starts: np.ndarray, weights: np.ndarray, fixed: np.ndarray, lower: np.ndarray, *,
-                 max_iterations: int, ftol: float, gtol: float, initial_damping: float,
-                 race: bool) -> BatchedSolution:
+def _solve_block(problem: Problem, starts: np.ndarray, weights: np.ndarray, fixed: np.ndarray,
+                 targets: np.ndarray | None, lower: np.ndarray, *, max_iterations: int, ftol: float, gtol: float,
+                 initial_damping: float, race: bool) -> BatchedSolution:
     theta = np.maximum(np.array(starts, dtype=np.float64), lower)
     count = len(theta)
     damping = np.full(count, initial_damping)
@@ -230,7 +239,7 @@ def _solve_block(problem: Problem, starts: np.ndarray, weights: np.ndarray, fixe
     iterations = np.zeros(count, dtype=np.int64)
     active = np.arange(count)
     with np.errstate(over="ignore", invalid="ignore"):
-        hessian, gradient, value = problem.derivatives(theta, weights)
+        hessian, gradient, value = problem.derivatives(theta, weights, targets)
         checkpoint = value.copy()
         for iteration in range(1, max_iterations + 1):
             if iteration % RACE_EVERY == 0:
@@ -261,7 +270,8 @@ def _solve_block(problem: Problem, starts: np.ndarray, weights: np.ndarray, fixe
             if len(active) == 0:
                 break
             trial = np.maximum(t + step, lower)
-            trial_hessian, trial_gradient, trial_value = problem.derivatives(trial, weights[active])
+            row_targets = None if targets is None else targets[active]
+            trial_hessian, trial_gradient, trial_value = problem.derivatives(trial, weights[active], row_targets)
             accepted = np.isfinite(trial_value) & (trial_value < f)
             kept = active[accepted]
             theta[kept], value[kept] = trial[accepted], trial_value[accepted]

@@ -12,7 +12,8 @@ A design is how the runs cover the attributes:
   study's results table has).
 Every run is evaluated at ``steps`` log-spaced volumes; every point gets independent log-normal noise of scale
 ``noise`` and, optionally, every run a shared offset of scale ``run_noise`` (a seed effect, which makes the points of
-one run correlated).
+one run correlated). Optionally ``base_runs`` runs of the model before any corpus is added (V = 0 rows, where
+D_eff = F, as the continual-pretraining study evaluates its base model) join the table, one row per test set.
 
 ``development_settings`` are the cases the start grid and the checks were developed on; ``heldout_setting`` draws
 a random case (parameters, volumes, design, noise) from the full ranges issue 14 names, never used while
@@ -22,6 +23,7 @@ developing. benchmarks/bench_fit_recovery.py runs both; docs/SCALING.md reports 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,8 +32,10 @@ import pandas as pd
 import torch
 
 from ziya2lab.common.attributes import COLUMNS, RUN_COLUMN
-from ziya2lab.scaling.fitting import fit
+from ziya2lab.scaling.fitting import FitResult, fit
+from ziya2lab.scaling.intervals import CHI2, F_TEST, Interval
 from ziya2lab.scaling.laws import get_law
+from ziya2lab.scaling.resampling import RUNS
 
 # Recovered: |estimate / truth − 1| within these (F: within a factor of 2, as |log ratio| ≤ log 2).
 TOLERANCES = {"alpha": 0.1, "E": 0.02, "A": 0.25, "B": 0.25, "C": 0.25}
@@ -62,6 +66,7 @@ class Design:
     runs_per_corpus: int = 2
     levels: int = 4  # one_at_a_time: values per attribute; random: runs
     run_noise: float = 0.0  # σ of a log offset shared by all points of a run
+    base_runs: int = 0  # runs of V = 0 rows (the model before the corpus), with the base corpus's attributes
     corpora: tuple[tuple[float, float, float], ...] = CONFOUNDED_CORPORA  # confounded only
 
 
@@ -121,6 +126,12 @@ def synthetic_table(setting: Setting, seed: int) -> pd.DataFrame:
         for test_set, sim in enumerate(sims):
             rows += [{**attributes, RUN_COLUMN: f"run{run}", "test_set": test_set, "V": volume, "SIM": sim,
                       "offset": offset} for volume in volumes]
+    labels = {"corpus": "base", "family": "base"} if design.kind == "families" else {}
+    for run in range(design.base_runs):
+        offset = rng.normal(0, design.run_noise) if design.run_noise else 0.0
+        rows += [{**BASE_ATTRIBUTES, **labels, RUN_COLUMN: f"base{run}", "test_set": test_set, "V": 0.0,
+                  "SIM": BASE_ATTRIBUTES["SIM"] + sim_offset, "offset": offset}
+                 for test_set, sim_offset in enumerate(TEST_SET_SIM_OFFSETS)]
     table = pd.DataFrame(rows)
     clean = law_log_losses("ziya2", asdict(setting.truth), table)
     table["loss"] = np.exp(clean + table.pop("offset").to_numpy() + rng.normal(0, design.noise, len(table)))
@@ -149,21 +160,38 @@ def _recovered(name: str, estimate: float, value: float) -> bool:
     return bool(abs(estimate / value - 1) <= TOLERANCES[name])
 
 
-def recover(setting: Setting, seed: int, resamples: int = 50, bootstrap_refine: int = 0) -> dict[str, Any]:
-    """Fit one synthetic table with the defaults; its recovery, failures and both intervals' outcomes."""
+IntervalKind = Callable[[FitResult, int, int], dict[str, Interval]]  # (fit, seed, resamples) -> intervals
+INTERVAL_KINDS: dict[str, IntervalKind] = {
+    # the default of FitResult.profile(): its threshold from residual resamples
+    "profile": lambda result, seed, resamples: result.profile(seed=seed, resamples=resamples),
+    "profile chi2": lambda result, seed, resamples: result.profile(calibration=CHI2),
+    "profile F": lambda result, seed, resamples: result.profile(calibration=F_TEST),
+    "residual bootstrap": lambda result, seed, resamples: result.bootstrap(resamples, seed=seed, refine=0),
+    "runs bootstrap": lambda result, seed, resamples: result.bootstrap(resamples, seed=seed, refine=0,
+                                                                      resampling=RUNS),
+}
+HEADLINE = "profile"  # the interval FitResult.profile() reports by default
+
+
+def recover(setting: Setting, seed: int, resamples: int = 100,
+            kinds: dict[str, IntervalKind] | None = None) -> dict[str, Any]:
+    """Fit one synthetic table with the defaults; its recovery, failures, and each interval kind's outcome
+    (covered, missed, degenerate) and bounds."""
     table = synthetic_table(setting, seed)
     began = time.perf_counter()
     result = fit(table, "ziya2")
-    bootstrap = result.bootstrap(resamples, seed=seed, refine=bootstrap_refine)
-    profile = result.profile()
     truth = asdict(setting.truth)
+    intervals = {kind: method(result, seed, resamples) for kind, method in (kinds or INTERVAL_KINDS).items()}
     return {
         "setting": setting.name, "design": setting.design.kind, "seed": seed, "snr": signal_to_noise(setting),
         "run_noise": setting.design.run_noise > 0, "ok_fit": result.ok_fit, "failures": result.fit_failures,
+        "profile_usable": result.profile_usable,
         "estimates": result.params, "truth": truth,
         "recovered": {name: _recovered(name, result.params[name], value) for name, value in truth.items()},
-        "bootstrap": {name: _outcome(bootstrap[name], value) for name, value in truth.items()},
-        "profile": {name: _outcome(profile[name], value) for name, value in truth.items()},
+        "outcomes": {kind: {name: _outcome(found[name], value) for name, value in truth.items()}
+                     for kind, found in intervals.items()},
+        "bounds": {kind: {name: [found[name].low, found[name].high] for name in truth}
+                   for kind, found in intervals.items()},
         "seconds": time.perf_counter() - began,
     }
 
@@ -220,10 +248,10 @@ class Tally:
         self.flagged += not record["ok_fit"]
         for name, ok in record["recovered"].items():
             self.recovered[name] = self.recovered.get(name, 0) + ok
-            for kind in ("bootstrap", "profile"):
+            for kind, outcomes in record["outcomes"].items():
                 counts = self.outcomes.setdefault(kind, {}).setdefault(name, {})
-                counts[record[kind][name]] = counts.get(record[kind][name], 0) + 1
-            wrong = record["ok_fit"] and not ok and record[method][name] == "missed"
+                counts[outcomes[name]] = counts.get(outcomes[name], 0) + 1
+            wrong = record["ok_fit"] and not ok and record["outcomes"][method][name] == "missed"
             self.wrong_unflagged[name] = self.wrong_unflagged.get(name, 0) + wrong
 
     def rates(self) -> dict[str, Any]:
@@ -249,10 +277,11 @@ def _reported(counts: dict[str, int]) -> float:
     return round(counts.get("covered", 0) / reported, 3) if reported else float("nan")
 
 
-def summarise(records: list[dict[str, Any]], key: str = "setting", method: str = "profile") -> dict[str, Any]:
+def summarise(records: list[dict[str, Any]], key: str = "setting", method: str = HEADLINE) -> dict[str, Any]:
     """Rates per value of ``key`` (setting, design, …): flagged, recovered, coverage (a degenerate interval counts
-    as not covering), degenerate rates and coverage among the intervals reported as such, for both methods, and
-    "wrong and unflagged" (ok fit, estimate off tolerance, ``method``'s interval misses the truth)."""
+    as not covering), degenerate rates and coverage among the intervals reported as such, for every interval kind
+    recorded, and "wrong and unflagged" (ok fit, estimate off tolerance, ``method``'s interval misses the
+    truth)."""
     groups: dict[str, Tally] = {}
     core: dict[str, list[bool]] = {}
     for record in records:

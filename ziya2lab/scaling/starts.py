@@ -56,9 +56,12 @@ def effective_data_starts(log_excess_at_median: np.ndarray, exponent: np.ndarray
     """(coefficients (B, 3), log F (B,)) for D_eff = q·V + F with D_eff^−exponent = excess at the median V.
 
     F = ratio·q·V_min, and q = A·CH + B·RA + C·SIM with A : B : C in the proportions ``split`` (B, 3) over the
-    attributes' means.
+    attributes' means. V_min and the median are over the rows with V > 0: a V = 0 row (the model before the corpus,
+    D_eff = F) says nothing about the scale of q.
     """
-    volume = data["V"]
+    volume = data["V"][data["V"] > 0]
+    if volume.size == 0:
+        raise ValueError("every row has V = 0: the effective data's scale, q·V, is not in the data")
     log_d = np.minimum(-log_excess_at_median / exponent, LOG_CEILING)
     log_q = log_d - np.log(float(np.median(volume)) + ratio * float(volume.min()))
     means = np.array([max(float(np.mean(data[column])), 1e-12) for column in columns])
