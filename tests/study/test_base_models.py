@@ -28,15 +28,16 @@ def test_each_continuation_starts_from_the_base_model_of_its_size(tmp_path: Path
     plan = plan_study(_config(tmp_path))
     assert len(plan.bases) == 2 and {spec.config.stage.init_from for spec in plan.bases} == {None}
     bases = base_of(plan)
-    assert len(bases) == len(plan.continuations) == 2 * 9 * 2
+    assert len(bases) == len(plan.continuations) == 2 * 6 * 2
     for spec in plan.continuations:
         assert bases[spec.run_id].config.model == spec.config.model
     sweep_yaml(plan.continuations, [], "header", "hint")  # one init_from for every size: still a product
     link_base_models(plan)
     assert sorted(path.name for path in plan.links.iterdir()) == ["h160-l4-i432", "h96-l3-i256"]
-    for spec in plan.bases:  # each link points at its base run's final/ (dangling until that run finishes)
+    for spec in plan.bases:  # each link points at its base run's stable/ (dangling until that run finishes)
+        assert spec.config.train.export_stable
         assert (plan.links / next(path.name for path in plan.links.iterdir() if path.resolve() ==
-                                  RunDir(spec.config.output_dir).final.resolve())).is_symlink()
+                                  RunDir(spec.config.output_dir).stable.resolve())).is_symlink()
 
 
 def test_a_changed_base_model_changes_every_continuation(tmp_path: Path) -> None:
@@ -48,6 +49,14 @@ def test_a_changed_base_model_changes_every_continuation(tmp_path: Path) -> None
 def test_base_and_continuations_must_be_scored_alike(tmp_path: Path) -> None:
     plan = plan_study(_config(tmp_path, base_model={"trainer": {"data": {"eval_max_windows": 3}}}))
     with pytest.raises(ValueError, match="eval_max_windows differs"):
+        link_base_models(plan)
+
+
+@pytest.mark.parametrize("key", ["lr", "min_lr", "wsd_decay_ratio"])
+def test_continuations_extend_the_base_schedule_at_its_own_rates(tmp_path: Path, key: str) -> None:
+    value = 0.5 * getattr(plan_study(_config(tmp_path)).bases[0].config.train, key)
+    plan = plan_study(_config(tmp_path, grid={"trainer": {"train": {key: value}}}))
+    with pytest.raises(ValueError, match=f"train.{key} differs.*re-warms or cools the base"):
         link_base_models(plan)
 
 

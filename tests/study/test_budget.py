@@ -16,8 +16,8 @@ def test_the_mini_study_budget_counts_every_run_and_its_cooldowns(capsys: pytest
     table, headline = budget_table(config)
     assert headline["runs"] == 2 + 2 * 6 * 2  # two base models, 2 sizes x 6 corpora x 2 seeds
     continuation = table[table["stage"] == "continuation"].iloc[0]
-    # 16,384 tokens in 512-token steps, branches at steps 8 and 16 cool down for 2 and 4 more steps
-    assert continuation["processed_tokens"] == continuation["runs"] * (16_384 + 6 * 512)
+    # 16,384 tokens in 512-token steps; the branch at step 14 cools down for train.wsd_decay_tokens = 8 more steps
+    assert continuation["processed_tokens"] == continuation["runs"] * (16_384 + 4_096)
     base = table[table["stage"] == "base model"]
     assert (base["processed_tokens"] == 32_768).all()
     assert headline["total_flops"] == pytest.approx(table["flops"].sum())

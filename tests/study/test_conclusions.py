@@ -39,6 +39,11 @@ def test_falling_curves_are_counted_with_the_base_model_first() -> None:
     result = monotone_curves(rising)
     assert result["fraction"] == 1 - 1 / result["sequences"]
     assert result["rising"] == [{"run": "large-base-0", "test_set": "en"}]
+    per_test_set = len(EFFECT) * 2 * 2  # corpora x sizes x seeds
+    assert result["by_test_set"] == {"en": 1 - 1 / per_test_set, "zh": 1.0}
+    assert result["by_family"]["base"] == 1 - 1 / 8 and result["by_family"]["CH"] == 1.0
+    cell = next(cell for cell in result["cells"] if (cell["family"], cell["test_set"]) == ("base", "en"))
+    assert cell == {"family": "base", "test_set": "en", "fraction": 0.75, "sequences": 4}
 
 
 def test_controls_positive_detected_negative_null() -> None:

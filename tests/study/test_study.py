@@ -1,5 +1,6 @@
-"""The README's main job at miniature size, end to end: real text to base models, continual pre-training on every
-corpus with two seeds and both controls, fitted laws, conclusions and a report (~2-3 minutes on 2 idle cores)."""
+"""The README's main job at miniature size, end to end: real text to base models, continual pre-training from their
+stable phase on every corpus with two seeds and both controls, downstream evaluation, fitted laws, conclusions and a
+report (~2-3 minutes on 2 idle cores)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,23 @@ from ziya2lab.common.attributes import RUN_COLUMN
 from ziya2lab.common.paths import repo_root
 from ziya2lab.common.run_dir import find_run_dirs
 from ziya2lab.study.collect import RESULT_COLUMNS
+from ziya2lab.study.study import split_base
+
+
+def test_the_pretraining_split_takes_the_same_share_of_every_source() -> None:
+    """Split per source, pre-training split and pool have one composition, in the documents' own order."""
+    documents = [{"id": f"brown:{index}", "text": "x" * 1000} for index in range(6)]
+    documents += [{"id": f"peoples_daily:{index}", "text": "y" * 100} for index in range(40)]
+    documents = [documents[index] for index in np.random.default_rng(0).permutation(len(documents))]
+    pretrain, pool = split_base(documents, 0.5)
+    assert sorted(map(str, [*pretrain, *pool])) == sorted(map(str, documents))
+    for source in ("brown", "peoples_daily"):
+        chars = [sum(len(document["text"]) for document in part if document["id"].startswith(source))
+                 for part in (pretrain, pool)]
+        assert chars[0] == chars[1]
+    assert [document for document in documents if document in pretrain] == pretrain
+    with pytest.raises(ValueError, match="pretrain_fraction"):
+        split_base(documents, 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +52,7 @@ FAMILIES = {"base", "CH", "RA", "SIM", "negative_control", "positive_control"}
 SECTIONS = ["## Did the models learn?", "## Seed noise and effects against the clean base", "## Controls",
             "## Does loss fall with V?", "## Fitted attribute coefficients", "## Does the paper's ordering",
             "## Model size: ordering and decision accuracy", "## Held-out prediction error",
-            "## Parameters at a bound", "## Compute", "## Runs"]
+            "## Parameters at a bound", "## Downstream evaluation", "## Compute", "## Runs"]
 
 
 @pytest.mark.slow
@@ -46,10 +64,23 @@ def test_results_table_has_every_column_run_and_control(study_dir: Path) -> None
     assert set(table["family"]) == FAMILIES
     assert set(table["test_set"]) == {"en_prose", "zh_news", "code"}
     assert table[["CH", "RA", "SIM", "loss", "seed"]].notna().all().all()
-    assert continued.groupby(RUN_COLUMN)["V"].nunique().eq(3).all()  # two WSD branches + the final
+    assert continued.groupby(RUN_COLUMN)["V"].nunique().eq(2).all()  # one WSD branch + the final
     base_models = table[table["V"] == 0]  # each size's base model, once per test set
     assert len(base_models) == 2 * 3 and set(base_models["family"]) == {"base"}
     assert base_models[RUN_COLUMN].nunique() == 2
+    downstream = [column for column in table.columns if "/" in column]  # lm-eval's task/metric at final points
+    assert downstream and table.loc[table["point"] == "final", downstream].notna().any(axis=None)
+    assert table.loc[~table["point"].isin(["final", "base_model"]), downstream].isna().all(axis=None)
+
+
+@pytest.mark.slow
+def test_continuations_start_from_the_base_models_stable_phase(study_dir: Path) -> None:
+    runs = find_run_dirs(study_dir / "runs")
+    stable = {run.stable.resolve() for run in runs if run.stable.is_dir()}
+    assert len(stable) == 2  # one per size: the base models
+    starts = {Path(run.read_config()["stage"]["init_from"]).resolve() for run in runs
+              if run.read_config()["stage"]["init_from"]}
+    assert starts == stable
 
 
 @pytest.mark.slow
@@ -72,7 +103,9 @@ def test_each_fit_ran(study_dir: Path) -> None:
     assert set(fits) == {"ziya2/llama_100k", "ziya2/llama_300k", "joint"}
     for name, summary in fits.items():
         assert np.isfinite(summary["objective"]), name
-        assert all(np.isfinite(value) for value in summary["params"].values()), name
+        # a parameter that ran off to infinity (mini's two near-equal sizes leave the joint law's N term free) is
+        # acceptable only in a fit that says it failed
+        assert all(np.isfinite(value) for value in summary["params"].values()) or summary["failures"], name
         assert set(summary["intervals"]) == set(summary["params"]), name
         assert set(summary["multipliers"]) == {"CH", "RA", "SIM"}
 

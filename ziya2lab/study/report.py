@@ -16,6 +16,7 @@ from ziya2lab.scaling import FitResult
 from ziya2lab.scaling.plots import plot_attribute_effects, plot_fit
 from ziya2lab.study import figures
 from ziya2lab.study.analysis import JOINT, StudyFit, multipliers_with_intervals, ordering_verdict
+from ziya2lab.study.downstream import DownstreamResult, downstream_section
 from ziya2lab.study.runner import RunOutcome
 
 log = logging.getLogger(__name__)
@@ -247,11 +248,25 @@ def _effects_section(conclusions: Mapping[str, Any]) -> list[str]:
         "## Does loss fall with V?",
         "",
         f"{monotone['fraction']:.1%} of {monotone['sequences']} (run, test set) sequences fall at every V (the base "
-        "model's V = 0 first). By family:",
+        "model's V = 0 first). A harmful corpus may legitimately raise the loss on a test set, so the share is given "
+        "per family and test set, every sequence counted:",
         "",
-        _table([{"family": family, "fraction falling": value} for family, value in monotone["by_family"].items()]),
+        _falling_table(monotone),
         "",
     ]
+
+
+def _falling_table(monotone: Mapping[str, Any]) -> str:
+    """Fraction of sequences falling at every V: family × test set, with each family's and each test set's share."""
+    cells = pd.DataFrame(monotone.get("cells", []))
+    if cells.empty:
+        return "(none)"
+    shares = cells.pivot(index="family", columns="test_set", values="fraction")
+    shares["all test sets"] = shares.index.map(monotone["by_family"])
+    shares.loc["all families"] = {**monotone["by_test_set"], "all test sets": monotone["fraction"]}
+    counts = cells.groupby("family")["sequences"].sum()
+    shares["sequences"] = [*counts.reindex(shares.index[:-1]).tolist(), monotone["sequences"]]
+    return shares.reset_index().to_markdown(index=False, floatfmt=".3g")
 
 
 def _sizes_and_fits_section(conclusions: Mapping[str, Any]) -> list[str]:
@@ -322,9 +337,12 @@ def write_report(
     summary: Mapping[str, Any],
     outcomes: Sequence[RunOutcome],
     conclusions: Mapping[str, Any],
+    downstream: DownstreamResult | None = None,
 ) -> Path:
-    """``out_dir/report.md`` with its figures under ``out_dir/figures``."""
+    """``out_dir/report.md`` with its figures under ``out_dir/figures`` (and the downstream section when the study
+    evaluated its runs with lm-eval)."""
     images = write_figures(out_dir / "figures", table, fits, summary)
+    downstream_lines = [downstream_section(out_dir, table, downstream)[0]] if downstream is not None else []
 
     def image(key: str) -> str:
         drawn = images[key]
@@ -336,6 +354,7 @@ def write_report(
         *_effects_section(conclusions),
         *_fit_sections(fits, summary, image),
         *_sizes_and_fits_section(conclusions),
+        *downstream_lines,
         *_budget_section(conclusions),
         *_runs_section(table, outcomes),
     ]

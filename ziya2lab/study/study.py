@@ -7,11 +7,12 @@ then continued on each attribute-level corpus; V counts the continuation's token
    continuation pool;  2. held-out test sets with disjoint SIM pools;  3. from the pool: the clean base corpus,
    CH/RA/SIM families at controlled levels and the negative/positive controls, each corpus rated;
 4. one small BPE for every run;  5. unigram and Kneser–Ney trigram baselines on the test sets' scored tokens;
-6. the runs: a base model per size, then every (size, corpus, seed) continued from it (WSD branches give several
-   V per run);  7. ``results.parquet`` (the base models are its V = 0 rows);  8. Ziya2's law per size and the joint
-   law, bootstrapped over runs, with held-out error and bound tests;  9. what the study can conclude (seed noise,
-   effects, controls, decision accuracy: ``conclusions.json``);  10. ``report.md`` with figures;  11. a wandb
-   summary run (offline by default).
+6. the runs: a base model per size, then every (size, corpus, seed) continued from the base's stable phase (WSD
+   branches give several V per run);  7. every run's ``final/`` on lm-eval tasks, then ``results.parquet`` (the
+   base models are its V = 0 rows; ``task/metric`` columns at each run's final point);  8. Ziya2's law per size and
+   the joint law (V = 0 included), bootstrapped over runs, with held-out error and bound tests;  9. what the study
+   can conclude (seed noise, effects, controls, decision accuracy: ``conclusions.json``);  10. ``report.md`` with
+   figures;  11. a wandb summary run (offline by default).
 Every step and run is cached under the study directory, keyed by its settings, so a re-run skips finished work.
 """
 
@@ -55,7 +56,14 @@ from ziya2lab.study.collect import collect
 from ziya2lab.study.compose import compose_app
 from ziya2lab.study.conclusions import FITTED_FAMILIES, heldout_errors, study_conclusions
 from ziya2lab.study.config import StudyAppConfig, StudyConfig
-from ziya2lab.study.controls import NEGATIVE_CONTROL, POSITIVE_CONTROL, negative_control, positive_control
+from ziya2lab.study.controls import (
+    NEGATIVE_CONTROL,
+    POSITIVE_CONTROL,
+    by_source,
+    negative_control,
+    positive_control,
+)
+from ziya2lab.study.downstream import evaluate_downstream, with_downstream_columns
 from ziya2lab.study.grid import RunSpec, grid_specs
 from ziya2lab.study.launchers import slurm_launch
 from ziya2lab.study.report import fit_summary, write_report
@@ -103,13 +111,19 @@ def build_base(study: StudyConfig, directory: Path) -> list[dict]:
 
 
 def split_base(documents: list[dict], pretrain_fraction: float) -> tuple[list[dict], list[dict]]:
-    """(pre-training split, continuation pool): the first ``pretrain_fraction`` of the (shuffled) clean corpus's
-    characters pre-train the base models; every study corpus is drawn from the rest, so none repeats them."""
+    """(pre-training split, continuation pool): the first ``pretrain_fraction`` of each packaged source's characters
+    in the (shuffled) clean corpus pre-train the base models; every study corpus is drawn from the rest, so none
+    repeats them. Split per source, the pool has the pre-training split's composition: a continuation on the clean
+    base corpus then measures more data of the same kind (split by characters alone, the few long Brown documents
+    once gave a clean base corpus of 35% English prose against the pre-training split's 44%)."""
     if not 0.0 < pretrain_fraction < 1.0:
         raise ValueError(f"study.base_model.pretrain_fraction={pretrain_fraction} must lie strictly between 0 and 1")
-    budget = pretrain_fraction * sum(len(document["text"]) for document in documents)
-    pretrain = take_chars(documents, int(budget))
-    return pretrain, documents[len(pretrain):]
+    chosen: set[int] = set()  # positions in ``documents``, so the split keeps their (shuffled) order
+    for group in by_source({**document, "position": index} for index, document in enumerate(documents)).values():
+        budget = int(pretrain_fraction * sum(len(document["text"]) for document in group))
+        chosen |= {document["position"] for document in take_chars(group, budget)}
+    return ([document for index, document in enumerate(documents) if index in chosen],
+            [document for index, document in enumerate(documents) if index not in chosen])
 
 
 def build_corpora(study: StudyConfig, pool: list[dict], test_sets: dict[str, Path], directory: Path) -> pd.DataFrame:
@@ -276,11 +290,13 @@ def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
     outcomes = run_grid([*plan.bases, *plan.continuations], layout.runs, study.workers, study.threads_per_run,
                         launch=dependent_launch(plan, study_launch(study)))
     collected = collect(layout.runs)
-    table = results_with_base_rows(collected, plan)
+    downstream = evaluate_downstream([spec.config.output_dir for spec in [*plan.bases, *plan.continuations]],
+                                     test_sets, study.eval)
+    table = with_downstream_columns(results_with_base_rows(collected, plan), downstream.table)
     save_table(table, out / "results.parquet")
     save_table(table, out / "results.csv")
 
-    fitted = table[table["family"].isin(FITTED_FAMILIES) & (table["V"] > 0)]
+    fitted = table[table["family"].isin(FITTED_FAMILIES)]  # V = 0 included: D_eff = F there, which it pins
     fits = fit_study(fitted, study.fits, study.seed)
     summary = fit_summary(fits, fitted)
     atomic_write_json(out / "fits.json", summary)
@@ -288,7 +304,7 @@ def run_study(cfg: StudyAppConfig | DictConfig) -> StudyResult:
                                     heldout_errors(fitted, fits, study.fits) if study.fits.heldout else {})
     atomic_write_json(out / "conclusions.json", conclusions)
     report = write_report(out, table, corpora.drop(columns=["path"]), test_sets, fits, summary, outcomes,
-                          conclusions)
+                          conclusions, downstream)
     log_summary_run(cfg.logger, study.name, out, table, fits)
     return StudyResult(out, out / "results.parquet", report, summary,
                        [str(outcome.run_dir) for outcome in outcomes if outcome.status == "failed"])
