@@ -292,8 +292,8 @@ def _sizes_and_fits_section(conclusions: Mapping[str, Any]) -> list[str]:
         "",
         "## Held-out prediction error",
         "",
-        "Each fit refitted without every run's largest V, then predicting it: median |log residual| held out, beside "
-        "the in-sample median.",
+        "Each fit refitted without every continuation's largest V (the base models' V = 0 rows stay in), then "
+        "predicting it: median |log residual| held out, beside the in-sample median.",
         "",
         _table(heldout),
         "",
