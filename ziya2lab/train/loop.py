@@ -181,7 +181,9 @@ class Trainer:
             return Llama(self.model_config)
         model = Llama.from_pretrained(self.cfg.stage.init_from)
         if len(self.tokenizer) > model.config.vocab_size:
-            from ziya2lab.tokenizer.expand import new_row_sources  # new rows: Ziya2's averaging (stage.vocab_init)
+            from ziya2lab.tokenizer.expand import (
+                new_row_sources,  # new rows: Ziya2's averaging (stage.vocab_init)
+            )
 
             model.resize_token_embeddings(len(self.tokenizer), *new_row_sources(
                 self.cfg.tokenizer.path, self.cfg.stage.init_from, model.config.vocab_size, len(self.tokenizer),
