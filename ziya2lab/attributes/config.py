@@ -34,7 +34,7 @@ class AutoCoherenceConfig:
     # the model is English). A quotation that shares no word with its article is still about it, and the items of
     # a compilation are each close to their neighbours. Set on the development families (issue #14, round 2), both
     # halves of 238 development documents of Brown and Lee news: 2.1% of clean documents flagged (lexical alone
-    # 8.8%), a spliced passage found 0.56 (0.50), an advertisement written as prose 0.40 (0.38).
+    # 8.8%), a spliced passage found 0.55 (0.50), an advertisement written as prose 0.37 (0.38).
     semantic_languages: list[str] = field(default_factory=lambda: ["en"])
     semantic_candidate_cosine: float = 0.02
     semantic_break_cosine: float = 0.15

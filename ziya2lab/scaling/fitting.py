@@ -203,11 +203,14 @@ def _best(results: list[StartResult]) -> StartResult:
 
 @dataclass
 class FitResult:
-    """A fitted law, the checks it passed or failed, and (after ``bootstrap``) its intervals.
+    """A fitted law, the checks it passed or failed, and its intervals (``profile``: the calibrated ones;
+    ``bootstrap``).
 
     ``ok`` is False, and ``failures`` says why, when the fit failed a check (checks.py: ``fit_failures``) or a
     bootstrap interval is degenerate. Everything computed from the fit (``compute_optimal``, the effective-data
-    multipliers, the Fig. 7 view, the CLI's and the study's reports) carries that verdict beside its numbers.
+    multipliers, the Fig. 7 view, the CLI's and the study's reports) carries that verdict beside its numbers. A
+    failed fit has degenerate intervals, except the profile of a fit that failed only because a parameter ran off
+    (``profile_usable``): its profile shows what the data do bound.
     """
 
     law: Law
@@ -441,6 +444,7 @@ class FitResult:
             "starts": [start.__dict__ for start in self.starts],
             "best_fit_spread": spread.to_dict() if not spread.empty else {},
             "bootstrap_intervals": {name: interval.to_dict() for name, interval in self.bootstrap_intervals.items()},
+            "bootstrap_method": self.bootstrap_method,
             "bootstrap_degenerate": self.bootstrap_degenerate,
             "bootstrap": None if self.bootstrap_samples is None else self.bootstrap_samples.to_dict(orient="list"),
         }

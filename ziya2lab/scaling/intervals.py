@@ -157,7 +157,7 @@ def _statistic(result: FitResult, scale: float, objectives: np.ndarray) -> np.nd
 
 
 def fixed_solves(result: FitResult, indices: np.ndarray, values: np.ndarray,
-                  starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(objectives, optima): for each k, the objective minimised over every parameter but ``indices[k]``, fixed at
     ``values[k]``; each row solved from ``starts[k]`` (the previous point of its profile path) and from the fit's
     optimum, the lower of the two kept. All rows in one batch."""
@@ -244,7 +244,7 @@ def _profile_ends(result: FitResult, indices: list[int], widths: np.ndarray, sca
         columns = np.array([index for index, _ in pending])
         middles = np.array([(brackets[key].inner + brackets[key].outer) / 2 for key in pending])
         objectives, optima = fixed_solves(result, columns, middles,
-                                           np.array([brackets[key].inner_optimum for key in pending]))
+                                          np.array([brackets[key].inner_optimum for key in pending]))
         for key, middle, statistic, optimum in zip(pending, middles, _statistic(result, scale, objectives), optima,
                                                    strict=True):
             bracket = brackets[key]
