@@ -1,24 +1,20 @@
-"""The second held-out operator set: frozen, deterministic, and each operator doing what its name says."""
+"""The second held-out operator set: each operator doing what its name says (frozen and deterministic:
+test_heldout_operators.py, which checks both sets)."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 import unicodedata
 from collections import Counter
-from pathlib import Path
 
 import jieba
 import pytest
 
 from ziya2lab.attributes import second_heldout_operators
-from ziya2lab.attributes.second_heldout_operators import COHERENCE, READABILITY
+from ziya2lab.attributes.second_heldout_operators import READABILITY
 from ziya2lab.data.sources import iter_source
 
-# Written and committed before any rater was changed in issue #14's second round. A change voids every figure
-# measured on this set: write a new frozen set instead, and pin it here.
-FROZEN_SHA256 = "47cd4c9b9844f031826a2511905dd8df7d90f1f9a84b870952c11530de4e8c58"
 SCRAMBLES = ("local_shuffle", "chunk_moves", "shuffled_paragraph")
 
 
@@ -26,32 +22,6 @@ SCRAMBLES = ("local_shuffle", "chunk_moves", "shuffled_paragraph")
 def documents() -> list[dict]:
     return [*iter_source("lee_news", split="heldout", limit=10), *iter_source("brown", split="heldout", limit=4),
             *iter_source("peoples_daily", split="heldout", limit=12)]
-
-
-def _donors(documents: list[dict], doc: dict) -> list[str]:
-    return [other["text"] for other in documents if other["lang"] == doc["lang"] and other is not doc]
-
-
-def test_the_second_held_out_operators_are_frozen() -> None:
-    digest = hashlib.sha256(Path(second_heldout_operators.__file__).read_bytes()).hexdigest()
-    assert digest == FROZEN_SHA256, "second_heldout_operators.py changed: its held-out figures no longer hold"
-
-
-@pytest.mark.parametrize("name", sorted(READABILITY))
-def test_readability_operators_are_deterministic_and_change_the_text(documents: list[dict], name: str) -> None:
-    operator = READABILITY[name]
-    first = [operator(doc["text"], doc["lang"], random.Random(f"0:{doc['id']}")) for doc in documents]
-    assert first == [operator(doc["text"], doc["lang"], random.Random(f"0:{doc['id']}")) for doc in documents]
-    assert sum(text != doc["text"] for text, doc in zip(first, documents, strict=True)) >= 0.8 * len(documents)
-
-
-@pytest.mark.parametrize("name", sorted(COHERENCE))
-def test_coherence_operators_keep_the_host_and_add_foreign_text(documents: list[dict], name: str) -> None:
-    for index, doc in enumerate(documents):
-        corrupted = COHERENCE[name](doc["text"], doc["lang"], _donors(documents, doc), random.Random(index))
-        assert corrupted == COHERENCE[name](doc["text"], doc["lang"], _donors(documents, doc), random.Random(index))
-        assert len(corrupted) > len(doc["text"]), (name, doc["id"])
-        assert doc["text"].split("\n")[0][:20] in corrupted
 
 
 def test_no_sentence_punctuation_is_left(documents: list[dict]) -> None:
