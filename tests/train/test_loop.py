@@ -63,3 +63,25 @@ def test_killed_and_resumed_run_reproduces_the_uninterrupted_one(tmp_path: Path)
     whole_losses = [(r["step"], r["loss"]) for r in _metrics(tmp_path / "whole") if "loss" in r]
     split_losses = [(r["step"], r["loss"]) for r in _metrics(split) if "loss" in r]
     assert split_losses == whole_losses
+
+
+@pytest.mark.slow
+def test_in_process_downstream_evaluation_is_recorded_and_leaves_training_unchanged(tmp_path: Path) -> None:
+    """downstream.enabled=true scores lm-eval tasks on the live model at every evaluation step, and the run trains on
+    the same random stream as without it (lm-eval re-seeds global generators unless the harness keeps them)."""
+    common = ["train.seq_len=128", "train.max_steps=10", "train.log_every_steps=1", "train.eval_every_steps=5"]
+    downstream = ["downstream.enabled=true", "downstream.tasks=[ziya2lab_mc_zh_news_cloze]", "downstream.mc_max_items=8"]
+    scored, plain = _train(tmp_path / "scored", *common, *downstream), _train(tmp_path / "plain", *common)
+    assert scored.returncode == 0 and plain.returncode == 0, scored.stderr[-3000:] + plain.stderr[-3000:]
+    key = "downstream/ziya2lab_mc_zh_news_cloze/prob_correct"
+    assert [record["step"] for record in _metrics(tmp_path / "scored") if key in record] == [5, 10]
+    assert all(0 < record[key] < 1 for record in _metrics(tmp_path / "scored") if key in record)
+    assert [r["loss"] for r in _metrics(tmp_path / "scored")] == [r["loss"] for r in _metrics(tmp_path / "plain")]
+
+
+@pytest.mark.slow
+def test_downstream_task_that_does_not_fit_fails_before_training(tmp_path: Path) -> None:
+    process = _train(tmp_path, "train.max_steps=10", "downstream.enabled=true",
+                     "downstream.tasks=[ziya2lab_mc_en_next_sentence]")
+    assert process.returncode != 0 and "downstream.tasks at train.seq_len=64" in process.stderr
+    assert not RunDir(tmp_path).metrics.exists()

@@ -54,7 +54,8 @@ class HarnessConfig:
 
 @dataclass
 class DownstreamConfig:
-    """The evaluation a pipeline gives every one of its finished runs (the study's ``study.eval``).
+    """The evaluation a pipeline gives every one of its finished runs (the study's ``study.eval``), and the one the
+    trainer gives its model in process at every evaluation step (``downstream``, off by default).
 
     The defaults are sized for the study's many small CPU runs (docs/EVAL.md, "In the study"): only the generated
     multiple-choice tasks, each at ``mc_max_items`` items. Bits per byte is left out by default because the trainer
@@ -71,10 +72,10 @@ class DownstreamConfig:
     bpb_max_bytes: int = 40_000  # per bits-per-byte task, if one is named in tasks
     batch_size: int = 64
 
-    def generated(self, test_sets: list[str]) -> GeneratedTasksConfig:
-        """The task generator's settings for these held-out sets."""
-        return GeneratedTasksConfig(test_sets=list(test_sets), bpb_max_bytes=self.bpb_max_bytes,
-                                    mc_max_items=self.mc_max_items)
+    def generated(self, test_sets: list[str] | None = None) -> GeneratedTasksConfig:
+        """The task generator's settings for these held-out sets (None: the generator's default sets)."""
+        names = GeneratedTasksConfig().test_sets if test_sets is None else list(test_sets)
+        return GeneratedTasksConfig(test_sets=names, bpb_max_bytes=self.bpb_max_bytes, mc_max_items=self.mc_max_items)
 
     def harness(self) -> HarnessConfig:
         return HarnessConfig(batch_size=self.batch_size)

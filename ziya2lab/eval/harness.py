@@ -248,6 +248,26 @@ def _n_samples(name: str, output: Mapping[str, Any]) -> int:
     return sum(int(output["n-samples"].get(member, {}).get("effective", 0)) for member in members)
 
 
+def prepare_tasks(tasks: list[str], tokenizer: Any, max_length: int, test_sets: Mapping[str, Path] | None = None,
+                  generated: GeneratedTasksConfig | None = None
+                  ) -> tuple[TaskDirectory | None, list[str], Mapping[str, Path] | None]:
+    """(the generated task directory or None, the task names with the tag expanded, the held-out sets used).
+
+    Builds (or reuses) the generated tasks and checks that every answer choice fits ``max_length`` tokens of this
+    tokenizer, so a caller can fail before it trains rather than at its first evaluation.
+    """
+    generated = generated or GeneratedTasksConfig()
+    task_dir = None
+    if any(_is_generated(name) for name in tasks):
+        if test_sets is None:
+            test_sets = load_test_sets(generated.test_sets, generated.test_sets_dir or cache_dir("test_sets"))
+        task_dir = build_task_dir(test_sets, generated)
+    names = expand_tasks(list(tasks), task_dir)
+    if task_dir:
+        _check_choices_fit(task_dir, names, tokenizer, max_length)
+    return task_dir, names, test_sets
+
+
 def evaluate_model(
     model: Any,
     tokenizer: Any,
@@ -264,21 +284,14 @@ def evaluate_model(
     trained at. ``test_sets`` (``{name: items.jsonl}``) default to ``generated.test_sets`` in the shared cache.
     Returns the record that ``evaluate_run`` writes to ``eval.json``. Single process: call it on one rank.
     """
-    harness, generated = harness or HarnessConfig(), generated or GeneratedTasksConfig()
+    harness = harness or HarnessConfig()
     start = time.perf_counter()
-    task_dir = None
-    if any(_is_generated(name) for name in tasks):
-        if test_sets is None:
-            test_sets = load_test_sets(generated.test_sets, generated.test_sets_dir or cache_dir("test_sets"))
-        task_dir = build_task_dir(test_sets, generated)
-    names = expand_tasks(list(tasks), task_dir)
+    task_dir, names, test_sets = prepare_tasks(tasks, tokenizer, max_length, test_sets, generated)
     named = [name for name in names if not _is_generated(name)]
     manager = task_manager(str(task_dir.path) if task_dir else None, bool(named))
     available, unavailable = _available(named, manager)
     if unavailable and not harness.skip_unavailable:
         raise RuntimeError("tasks unavailable offline: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items()))
-    if task_dir:
-        _check_choices_fit(task_dir, names, tokenizer, max_length)
     lm, settings = _harness_lm(model, tokenizer, harness, max_length)
     kinds = {name: task.kind for name, task in task_dir.tasks.items()} if task_dir else {}
     chosen = [name for name in names if _is_generated(name) or name in available]

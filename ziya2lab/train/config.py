@@ -12,6 +12,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
+from ziya2lab.eval.config import DownstreamConfig
 from ziya2lab.model import LlamaConfig
 
 
@@ -211,6 +212,8 @@ class TrainAppConfig:
     stage: StageConfig = field(default_factory=StageConfig)
     accelerate: AccelerateConfig = field(default_factory=AccelerateConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    # lm-eval tasks scored in process at every evaluation step (off by default: docs/EVAL.md, "During training")
+    downstream: DownstreamConfig = field(default_factory=lambda: DownstreamConfig(enabled=False))
 
 
 def register_configs() -> None:

@@ -26,6 +26,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from ziya2lab.common.atomic import atomic_directory
 from ziya2lab.common.run_dir import BranchRecord, RunDir, RunSummary
+from ziya2lab.eval.harness import evaluate_model, prepare_tasks
+from ziya2lab.eval.metrics import eval_columns
 from ziya2lab.model import Llama, LlamaConfig, accounting
 from ziya2lab.train.checkpoint import (
     latest_checkpoint,
@@ -38,7 +40,7 @@ from ziya2lab.train.config import Schedule, TrainAppConfig
 from ziya2lab.train.datasets import build_eval_windows, build_training_mixture, load_tokenizer
 from ziya2lab.train.distributed import default_threads, make_accelerator
 from ziya2lab.train.guard import StabilityGuard, TrainingDiverged
-from ziya2lab.train.metrics import MetricsLog, ThroughputMeter, WandbMirror, eval_key
+from ziya2lab.train.metrics import MetricsLog, ThroughputMeter, WandbMirror, downstream_key, eval_key
 from ziya2lab.train.optim import build_optimizer, set_learning_rate
 from ziya2lab.train.schedule import (
     branch_cooldown_steps,
@@ -109,6 +111,7 @@ class Trainer:
         self._check_branch_points()
         self.stable_end_step = self._stable_end_step() if train.export_stable else None
 
+        self._check_downstream()
         self.model_config = self._model_config()
         self.model = self._build_model()
         self.model = self.accelerator.prepare(self.model)
@@ -148,6 +151,25 @@ class Trainer:
             raise ValueError(
                 f"train.wsd_branch_at_tokens {late} lie beyond the stable phase, which ends at {stable_end} tokens"
             )
+
+    def _check_downstream(self) -> None:
+        """Before any step: in-process downstream evaluation scores the live parameters on one process (refused where
+        they are sharded), and every task must be scorable at this run's ``seq_len`` with its tokenizer."""
+        downstream = self.cfg.downstream
+        if not downstream.enabled:
+            return
+        if self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+            raise ValueError(
+                f"downstream.enabled=true scores the model on one process, but under "
+                f"{self.accelerator.distributed_type.value} its parameters are sharded across ranks: evaluate the "
+                f"run's final/ afterwards with experiments/evaluate.py instead"
+            )
+        with self.accelerator.main_process_first():
+            try:
+                prepare_tasks(list(downstream.tasks), self.tokenizer, self.cfg.train.seq_len,
+                              generated=downstream.generated())
+            except ValueError as error:
+                raise ValueError(f"downstream.tasks at train.seq_len={self.cfg.train.seq_len}: {error}") from error
 
     def _stable_end_step(self) -> int:
         """Steps done when the WSD decay begins: the first step after warmup below the peak rate, read off the
@@ -301,6 +323,23 @@ class Trainer:
         self.model.train()
         return results
 
+    def evaluate_downstream(self) -> dict[str, float]:
+        """lm-eval's scores of the model as it is now on ``downstream.tasks``, as ``downstream/<task>/<metric>``.
+
+        Scored on the main process over the live parameters (``eval.harness`` views our ``Llama`` as an HF model
+        without a copy), so no checkpoint is written; the random generators are left as they were, so the run trains
+        on the same stream as without it. The other ranks wait.
+        """
+        downstream, scores = self.cfg.downstream, {}
+        if self.accelerator.is_main_process:
+            harness = dataclasses.replace(downstream.harness(), device=str(self.accelerator.device))
+            record = evaluate_model(self.accelerator.unwrap_model(self.model), self.tokenizer, list(downstream.tasks),
+                                    self.cfg.train.seq_len, harness=harness, generated=downstream.generated())
+            scores = {downstream_key(column): value for column, value in eval_columns(record).items()}
+        self.model.train()
+        self.accelerator.wait_for_everyone()
+        return scores
+
     # ----------------------------------------------------------------------------------------- main loop
     def lr_at(self, step: int) -> float:
         train = self.cfg.train
@@ -311,9 +350,10 @@ class Trainer:
             decay_ratio, train.wsd_decay_shape,
         )
 
-    def _record(self, lr: float, eval_results: dict[str, float], skipped: tuple[str, float] | None = None) -> None:
-        """Append one metrics record (held-out losses as ``eval/<test set>``); ``skipped`` = (reason, loss) when
-        this step's update was refused."""
+    def _record(self, lr: float, eval_results: dict[str, float], skipped: tuple[str, float] | None = None,
+                downstream: dict[str, float] | None = None) -> None:
+        """Append one metrics record (held-out losses as ``eval/<test set>``, in-process downstream scores as
+        ``downstream/<task>/<metric>``); ``skipped`` = (reason, loss) when this step's update was refused."""
         state = self.state
         record: dict[str, Any] = {
             "step": state.step,
@@ -324,6 +364,7 @@ class Trainer:
             "skipped_steps": self.guard.skipped_total,
             **self.throughput.report(),
             **{eval_key(name): loss for name, loss in eval_results.items()},
+            **(downstream or {}),
         }
         if skipped is not None:
             reason, rejected = skipped
@@ -361,10 +402,13 @@ class Trainer:
                 self.state.window_steps += 1
             done = self.state.step
             eval_due = done % train.eval_every_steps == 0 or done == self.total_steps
+            downstream = {}
             if eval_due:
                 self.state.last_eval = self.evaluate()
+                downstream = self.evaluate_downstream() if self.cfg.downstream.enabled else {}
             if eval_due or done % train.log_every_steps == 0 or reason is not None:
-                self._record(lr, self.state.last_eval if eval_due else {}, (reason, loss) if reason else None)
+                self._record(lr, self.state.last_eval if eval_due else {}, (reason, loss) if reason else None,
+                             downstream)
             if self.guard.diverged:
                 path = self._checkpoint()
                 raise TrainingDiverged(

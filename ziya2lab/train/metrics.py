@@ -38,6 +38,11 @@ def eval_key(test_set: str) -> str:
     return f"eval/{test_set}"
 
 
+def downstream_key(column: str) -> str:
+    """An in-process downstream metric's key in a metrics record: ``downstream/<task>/<metric>``."""
+    return f"downstream/{column}"
+
+
 class WandbMirror:
     """Mirror of the metrics records in wandb; inert when ``logger.kind`` is ``none``."""
 

@@ -3,8 +3,8 @@
 With ``train.resume=auto`` in a directory that holds a run's saved config, that config is the run's: a command
 that only names the directory (``hydra.run.dir=runs/a train.resume=auto``) continues the same model, data and
 schedule. A command-line override that contradicts the saved config is refused, naming the key, since a checkpoint
-cannot continue a different run. Keys that only say how to run (threads, launcher topology, logging, compilation)
-may change.
+cannot continue a different run. Keys that only say how to run or what to report (threads, launcher topology,
+logging, compilation, downstream evaluation) may change.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ziya2lab.common.run_dir import RunDir
 from ziya2lab.train.config import TrainAppConfig
 
 RUNTIME_KEYS = ("output_dir", "train.resume", "train.threads", "train.compile", "train.compile_mode", "accelerate",
-                "logger")
+                "logger", "downstream")
 
 
 def _is_runtime(key: str) -> bool:
