@@ -161,8 +161,9 @@ def _task_table(rows: pd.DataFrame) -> str:
         losses = cell.drop_duplicates("seed")["loss"]
         cells.append({**dict(zip(RUN_KEYS, keys, strict=True)), "seeds": len(losses), "final loss": _spread(losses),
                       **{metric: _spread(by_metric[metric]) for metric in REPORTED_METRICS if metric in by_metric}})
-    frame = pd.DataFrame(cells).drop(columns=["N"]).fillna("–")
-    return frame.sort_values(["model", "V", "family", "corpus"]).to_markdown(index=False)
+    frame = pd.DataFrame(cells).drop(columns=["N"]).sort_values(["model", "V", "family", "corpus"])
+    missing = [column for column in frame.columns if frame[column].isna().any()]  # shown as "–", not "nan"
+    return frame.astype(dict.fromkeys(missing, object)).fillna("–").to_markdown(index=False)
 
 
 def _seed_means(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
