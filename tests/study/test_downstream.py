@@ -101,10 +101,20 @@ def test_no_downstream_rows_leave_the_table_as_it_is(tmp_path: Path) -> None:
     assert with_downstream_columns(table, pd.DataFrame(columns=LONG_COLUMNS)).equals(table)
 
 
+def test_branch_values_scored_in_process_are_kept_beside_the_final_ones(tmp_path: Path) -> None:
+    table = _results(tmp_path)
+    at_branch = table["point"] == "branch@50"
+    table[f"{TASK}/acc"] = [0.3 if branch else math.nan for branch in at_branch]  # as collect reads branches.jsonl
+    merged = with_downstream_columns(table, _downstream(tmp_path))
+    assert (merged.loc[at_branch, f"{TASK}/acc"] == 0.3).all()
+    assert merged.loc[merged["point"] == FINAL_VOLUME, f"{TASK}/acc"].notna().all()
+    assert merged.loc[at_branch, f"{TASK}/margin"].isna().all()  # scored only where the branch record has it
+
+
 def test_a_clash_or_a_repeated_metric_is_an_error(tmp_path: Path) -> None:
     table = _results(tmp_path)
     downstream = _downstream(tmp_path)
-    with pytest.raises(ValueError, match="already has the downstream columns"):
+    with pytest.raises(ValueError, match="already has final-point values of the downstream columns"):
         with_downstream_columns(table.assign(**{f"{TASK}/acc": 1.0}), downstream)
     with pytest.raises(ValueError, match="twice"):
         with_downstream_columns(table, pd.concat([downstream, downstream.iloc[:1]]))

@@ -85,3 +85,15 @@ def test_downstream_task_that_does_not_fit_fails_before_training(tmp_path: Path)
                      "downstream.tasks=[ziya2lab_mc_en_next_sentence]")
     assert process.returncode != 0 and "downstream.tasks at train.seq_len=64" in process.stderr
     assert not RunDir(tmp_path).metrics.exists()
+
+
+@pytest.mark.slow
+def test_downstream_at_branches_scores_each_wsd_branch_and_no_evaluation_step(tmp_path: Path) -> None:
+    process = _train(tmp_path, "train.seq_len=128", "train.max_steps=12", "train.schedule=wsd",
+                     "train.wsd_branch_at_tokens=[3072]", "train.eval_every_steps=6", "train.downstream_at=branches",
+                     "downstream.enabled=true", "downstream.tasks=[ziya2lab_mc_zh_news_cloze]",
+                     "downstream.mc_max_items=8")
+    assert process.returncode == 0, process.stderr[-3000:]
+    (branch,) = RunDir(tmp_path).read_branches()
+    assert 0 < branch.downstream["ziya2lab_mc_zh_news_cloze/prob_correct"] < 1
+    assert not any(key.startswith("downstream/") for record in _metrics(tmp_path) for key in record)

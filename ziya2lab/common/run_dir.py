@@ -197,6 +197,9 @@ class BranchRecord:
     final_train_loss: float | None
     skipped_steps: int
     eval: dict[str, float]
+    # lm-eval's scores at the branch's end as results-table columns (``<task>/<metric>``), when the trainer scored
+    # them in process (``downstream.enabled``): a branch's cooled-down weights are not kept, so only then
+    downstream: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -220,6 +223,7 @@ class DataVolume:
     point: str  # "branch@<tokens>" or "final"
     tokens: int
     eval: dict[str, float]
+    downstream: dict[str, float] = field(default_factory=dict)  # a branch's in-process lm-eval columns, if any
 
 
 @dataclass
@@ -257,7 +261,7 @@ class RunSummary:
 
     def volumes(self) -> list[DataVolume]:
         """The run's complete learning-rate schedules, smallest first: each cooldown branch, then the final one."""
-        branches = [DataVolume(f"branch@{branch.branch_at_tokens}", branch.tokens, branch.eval)
+        branches = [DataVolume(f"branch@{branch.branch_at_tokens}", branch.tokens, branch.eval, branch.downstream)
                     for branch in self.branches]
         return [*branches, DataVolume(FINAL_VOLUME, self.tokens, self.eval)]
 

@@ -71,10 +71,14 @@ class DownstreamConfig:
     mc_max_items: int = 40  # per multiple-choice task: the same items for every run
     bpb_max_bytes: int = 40_000  # per bits-per-byte task, if one is named in tasks
     batch_size: int = 64
+    # the trainer's: held-out item files by name to generate tasks from (the study passes its own test sets);
+    # empty = the generator's default sets in the shared cache
+    test_set_files: dict[str, str] = field(default_factory=dict)
 
     def generated(self, test_sets: list[str] | None = None) -> GeneratedTasksConfig:
-        """The task generator's settings for these held-out sets (None: the generator's default sets)."""
-        names = GeneratedTasksConfig().test_sets if test_sets is None else list(test_sets)
+        """The task generator's settings for these held-out sets (None: ``test_set_files``' sets, else the
+        generator's default sets)."""
+        names = list(test_sets or self.test_set_files or GeneratedTasksConfig().test_sets)
         return GeneratedTasksConfig(test_sets=names, bpb_max_bytes=self.bpb_max_bytes, mc_max_items=self.mc_max_items)
 
     def harness(self) -> HarnessConfig:

@@ -111,6 +111,7 @@ def _rows_of_run(run: RunDir, root: Path) -> list[dict[str, Any]]:
                     "seed": config.get("seed"),
                     "wall_time": summary.wall_time_s,
                     "run_dir": str(run.path),
+                    **volume.downstream,
                 }
             )
     return rows
@@ -137,7 +138,8 @@ def swept_overrides(runs: list[RunDir]) -> dict[Path, dict[str, Any]]:
 
 def collect(root: str | Path) -> pd.DataFrame:
     """One row per (run, data volume, test set) for every finished run below ``root``, with a column per swept
-    override (``swept_overrides``) after the fixed ``RESULT_COLUMNS``.
+    override (``swept_overrides``) after the fixed ``RESULT_COLUMNS``, then a ``<task>/<metric>`` column per
+    downstream score a WSD branch recorded in process (NaN on the other rows).
 
     Unfinished or failed runs (no summary) are not rows; they are listed in ``table.attrs["skipped"]`` with the
     reason, and logged, so a partly finished sweep can be fitted knowingly.
@@ -162,7 +164,8 @@ def collect(root: str | Path) -> pd.DataFrame:
     for run in skipped:
         log.warning("collect: skipped %s (%s)", run.run_dir, run.reason)
     swept_columns = list(next(iter(swept.values()), {}))
-    table = pd.DataFrame(rows, columns=[*RESULT_COLUMNS, *swept_columns])
+    downstream_columns = sorted({key for row in rows for key in row} - {*RESULT_COLUMNS, *swept_columns})
+    table = pd.DataFrame(rows, columns=[*RESULT_COLUMNS, *swept_columns, *downstream_columns])
     for column in (*COLUMNS, "level", "loss", "wall_time"):
         table[column] = pd.to_numeric(table[column], errors="coerce")
     table.attrs["skipped"] = [run.__dict__ for run in skipped]

@@ -113,7 +113,8 @@ def _resolved(path: str) -> str:
 
 def with_downstream_columns(table: pd.DataFrame, downstream: pd.DataFrame) -> pd.DataFrame:
     """``table`` (the study's results rows) with one ``task/metric`` column per downstream metric, holding each
-    run's value on its rows at the run's final point (a base model's V = 0 rows included) and NaN elsewhere."""
+    run's value on its rows at the run's final point (a base model's V = 0 rows included); a column that the
+    collected branch rows already have (scored in process by the trainer) keeps their values, else NaN there."""
     if downstream.empty:
         return table.copy()
     keyed = downstream.assign(column=[column_name(task, metric)
@@ -123,13 +124,16 @@ def with_downstream_columns(table: pd.DataFrame, downstream: pd.DataFrame) -> pd
     if not repeated.empty:
         raise ValueError(f"the downstream table holds {repeated['column'].iloc[0]} twice for {repeated['key'].iloc[0]}")
     wide = keyed.pivot(index="key", columns="column", values="value")
-    clash = sorted(set(wide.columns) & set(table.columns))
-    if clash:
-        raise ValueError(f"the results table already has the downstream columns {clash}")
     at_final = table["point"].isin(FINAL_POINTS).to_numpy()
-    columns = wide.reindex(table[RUN_DIR].map(_resolved).to_numpy()).set_axis(table.index)
+    clash = [column for column in wide.columns if column in table and table.loc[at_final, column].notna().any()]
+    if clash:
+        raise ValueError(f"the results table already has final-point values of the downstream columns {clash}")
+    columns = wide.reindex(table[RUN_DIR].map(_resolved).to_numpy()).set_axis(table.index).rename_axis(columns=None)
     columns.loc[~at_final] = np.nan
-    return pd.concat([table, columns.rename_axis(columns=None)], axis=1)
+    merged = table.copy()
+    for column in columns:
+        merged[column] = columns[column].where(at_final, merged.get(column, np.nan))
+    return merged
 
 
 def _run_metrics(table: pd.DataFrame, downstream: pd.DataFrame) -> pd.DataFrame:

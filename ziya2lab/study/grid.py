@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ziya2lab.common.hashing import hash_config
+from ziya2lab.eval.config import DownstreamConfig
 from ziya2lab.study.compose import compose_app
 from ziya2lab.study.config import GridConfig
 from ziya2lab.train.config import LoggerConfig, LoggerKind, TrainAppConfig
@@ -151,6 +152,22 @@ def schedule_overrides(grid: GridConfig, trainer: TrainAppConfig) -> list[str]:
     ]
 
 
+def branch_downstream_overrides(grid: GridConfig, downstream: DownstreamConfig | None,
+                                test_sets: Mapping[str, Path]) -> list[str]:
+    """The trainer's in-process lm-eval at the end of each WSD branch, on the study's own test sets.
+
+    A branch's cooled-down weights are not kept, so this is the only way its data volume gets downstream values; the
+    run's final point is scored from ``final/`` afterwards, like the base models (``study.downstream``).
+    """
+    if downstream is None or not downstream.enabled or not grid.branch_fractions:
+        return []
+    settings = {"enabled": True, "tasks": list(downstream.tasks), "mc_max_items": downstream.mc_max_items,
+                "bpb_max_bytes": downstream.bpb_max_bytes, "batch_size": downstream.batch_size}
+    files = {name: str(path) for name, path in test_sets.items()}
+    return [*settings_overrides({"downstream": settings}), f"++downstream.test_set_files={hydra_value(files)}",
+            "train.downstream_at=branches"]
+
+
 def grid_specs(
     grid: GridConfig,
     corpora: Mapping[str, Path],
@@ -159,11 +176,13 @@ def grid_specs(
     logger: LoggerConfig,
     group: str,
     runs_dir: Path,
+    downstream: DownstreamConfig | None = None,
 ) -> list[RunSpec]:
     """One run per (model preset, corpus, seed), each composed and validated by the trainer's schema.
 
     ``corpora`` maps a corpus name to its training file; ``test_sets`` replace the trainer's eval sets of the same
-    names (``++`` merges into them). Runs live in ``runs_dir/<run id>``.
+    names (``++`` merges into them). Runs live in ``runs_dir/<run id>``. With ``downstream``, each WSD branch is also
+    scored on its tasks in process (``branch_downstream_overrides``).
     """
     eval_sets = ",".join(f"{name}:{{source:null,path:{hydra_quoted(path)}}}" for name, path in test_sets.items())
     settings = [
@@ -173,6 +192,7 @@ def grid_specs(
         f"++data.eval_sets={{{eval_sets}}}",
         f"tokenizer.path={hydra_quoted(tokenizer_dir)}",
         *logger_overrides(logger, group),
+        *branch_downstream_overrides(grid, downstream, test_sets),
         *grid.extra_overrides,
     ]
     shared = [*settings, *schedule_overrides(grid, typed_trainer(compose_trainer(settings), [], runs_dir))]

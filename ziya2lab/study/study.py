@@ -221,7 +221,7 @@ def plan_study(cfg: StudyAppConfig) -> StudyPlan:
     bases = plan_base_models(study, layout.pretrain_file, test_sets, layout.tokenizer, cfg.logger, layout.runs)
     grid = continuation_grid(study.grid, bases, layout.base_models)
     continuations = grid_specs(grid, layout.corpus_files(study), test_sets, layout.tokenizer, cfg.logger, study.name,
-                               layout.runs)
+                               layout.runs, downstream=study.eval)
     return StudyPlan(bases, continuations, layout.base_models)
 
 

@@ -28,6 +28,13 @@ class DecayShape(str, Enum):
     cosine = "cosine"
 
 
+class DownstreamAt(str, Enum):
+    """When the trainer scores ``downstream`` tasks in process (``downstream.enabled``)."""
+
+    evals = "evals"  # every evaluation step and the end of every WSD branch
+    branches = "branches"  # only the ends of WSD branches: for a pipeline that scores final/ itself afterwards
+
+
 class Precision(str, Enum):
     bf16 = "bf16"
     fp32 = "fp32"
@@ -178,6 +185,7 @@ class TrainConfig:
     # this many tokens, so that data volumes of a continual pre-training run are annealed alike and like its base's
     wsd_decay_shape: DecayShape = DecayShape.sqrt
     wsd_branch_at_tokens: list[int] = field(default_factory=list)  # stable-phase branch points (tokens)
+    downstream_at: DownstreamAt = DownstreamAt.evals  # with downstream.enabled: see DownstreamAt
     export_stable: bool = False  # WSD: also write the weights at the end of the stable phase (<run>/stable/, HF),
     # where continual pre-training continues at the peak rate instead of re-warming the annealed final/
     weight_decay: float = 0.1

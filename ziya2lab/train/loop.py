@@ -36,7 +36,7 @@ from ziya2lab.train.checkpoint import (
     save_checkpoint,
 )
 from ziya2lab.train.compiled import compile_training_forward, should_compile
-from ziya2lab.train.config import Schedule, TrainAppConfig
+from ziya2lab.train.config import DownstreamAt, Schedule, TrainAppConfig
 from ziya2lab.train.datasets import build_eval_windows, build_training_mixture, load_tokenizer
 from ziya2lab.train.distributed import default_threads, make_accelerator
 from ziya2lab.train.guard import StabilityGuard, TrainingDiverged
@@ -167,7 +167,7 @@ class Trainer:
         with self.accelerator.main_process_first():
             try:
                 prepare_tasks(list(downstream.tasks), self.tokenizer, self.cfg.train.seq_len,
-                              generated=downstream.generated())
+                              self._downstream_test_sets(), downstream.generated())
             except ValueError as error:
                 raise ValueError(f"downstream.tasks at train.seq_len={self.cfg.train.seq_len}: {error}") from error
 
@@ -323,8 +323,13 @@ class Trainer:
         self.model.train()
         return results
 
+    def _downstream_test_sets(self) -> dict[str, Path] | None:
+        files = self.cfg.downstream.test_set_files
+        return {name: Path(path) for name, path in files.items()} if files else None
+
     def evaluate_downstream(self) -> dict[str, float]:
-        """lm-eval's scores of the model as it is now on ``downstream.tasks``, as ``downstream/<task>/<metric>``.
+        """lm-eval's scores of the model as it is now on ``downstream.tasks``, as results-table columns
+        (``<task>/<metric>``; empty on the other ranks).
 
         Scored on the main process over the live parameters (``eval.harness`` views our ``Llama`` as an HF model
         without a copy), so no checkpoint is written; the random generators are left as they were, so the run trains
@@ -334,8 +339,9 @@ class Trainer:
         if self.accelerator.is_main_process:
             harness = dataclasses.replace(downstream.harness(), device=str(self.accelerator.device))
             record = evaluate_model(self.accelerator.unwrap_model(self.model), self.tokenizer, list(downstream.tasks),
-                                    self.cfg.train.seq_len, harness=harness, generated=downstream.generated())
-            scores = {downstream_key(column): value for column, value in eval_columns(record).items()}
+                                    self.cfg.train.seq_len, self._downstream_test_sets(), harness=harness,
+                                    generated=downstream.generated())
+            scores = eval_columns(record)
         self.model.train()
         self.accelerator.wait_for_everyone()
         return scores
@@ -405,7 +411,8 @@ class Trainer:
             downstream = {}
             if eval_due:
                 self.state.last_eval = self.evaluate()
-                downstream = self.evaluate_downstream() if self.cfg.downstream.enabled else {}
+                if self.cfg.downstream.enabled and train.downstream_at is DownstreamAt.evals:
+                    downstream = {downstream_key(column): value for column, value in self.evaluate_downstream().items()}
             if eval_due or done % train.log_every_steps == 0 or reason is not None:
                 self._record(lr, self.state.last_eval if eval_due else {}, (reason, loss) if reason else None,
                              downstream)
@@ -461,6 +468,7 @@ class Trainer:
             final_train_loss=float(np.mean(losses[-max(1, cooldown // 10) :])) if losses else None,
             skipped_steps=guard.skipped_total - self.guard.skipped_total,
             eval=self.evaluate(),
+            downstream=self.evaluate_downstream() if self.cfg.downstream.enabled else {},
         )
         if self.accelerator.is_main_process:
             existing = [row for row in self.run_dir.read_branches() if row.branch_at_tokens != branch_tokens]
