@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ziya2lab.common.attributes import RUN_COLUMN
 from ziya2lab.scaling.intervals import fixed_solves, robust_scale
@@ -153,12 +152,8 @@ def heldout_log_rmse(result: FitResult) -> tuple[float, str]:
     weights, label = fold_weights(result.table)
     solution = newton_solve(result.problem(), np.tile(result.theta, (len(weights), 1)), weights,
                             result.lower_bounds(), initial_damping=1e-6)
-    data, log_loss = result.tensors()
-    squares = []
-    with torch.no_grad():
-        for theta, kept in zip(solution.theta, weights, strict=True):
-            residuals = (result.law.log_predict(torch.tensor(theta), data) - log_loss).numpy()
-            squares.append(residuals[kept == 0] ** 2)
+    residuals = result.log_predictions(solution.theta) - result.tensors()[1].numpy()[None, :]
+    squares = [row[kept == 0] ** 2 for row, kept in zip(residuals, weights, strict=True)]
     return float(np.sqrt(np.concatenate(squares).mean())), label
 
 

@@ -93,15 +93,21 @@ def _objective(law: Law, theta: torch.Tensor, data: dict[str, torch.Tensor], log
     return (losses if weights is None else weights * losses).sum()
 
 
+def batched_log_predictions(law: Law, thetas: np.ndarray, data: dict[str, torch.Tensor]) -> np.ndarray:
+    """(len(thetas), points): log L̂ at ``data``'s points under each parameter vector (optimiser coordinates), in
+    one pass: θ as (params, K, 1) broadcasts against columns as (1, points)."""
+    with torch.no_grad():
+        batched = {name: column[None, :] for name, column in data.items()}
+        return law.log_predict(torch.tensor(np.asarray(thetas).T[:, :, None]), batched).numpy()
+
+
 def score_starts(law: Law, starts: np.ndarray, data: dict[str, torch.Tensor], log_loss: torch.Tensor,
                  delta: float) -> np.ndarray:
     """The objective at every start, vectorised over starts (no optimisation)."""
     scores = []
     with torch.no_grad():
         for chunk in np.array_split(starts, max(1, len(starts) // SCORE_CHUNK)):
-            theta = torch.tensor(chunk.T[:, :, None])  # (params, starts, 1) broadcasts against (points,)
-            batched = {name: column[None, :] for name, column in data.items()}
-            residuals = law.log_predict(theta, batched) - log_loss[None, :]
+            residuals = torch.from_numpy(batched_log_predictions(law, chunk, data)) - log_loss[None, :]
             scores.append(huber(residuals, delta).sum(dim=-1).numpy())
     result = np.concatenate(scores)
     return np.where(np.isfinite(result), result, np.inf)
@@ -287,9 +293,16 @@ class FitResult:
 
     def predict_with(self, theta: np.ndarray, table: pd.DataFrame) -> np.ndarray:
         """Predicted losses at ``table``'s points under parameters ``theta`` (optimiser coordinates)."""
-        data, _ = _tensors(prepare(table.assign(loss=1.0) if "loss" not in table else table, self.law), self.law)
-        with torch.no_grad():
-            return self.law.log_predict(torch.tensor(theta), data).exp().numpy()
+        return torch.from_numpy(self.log_predictions(np.asarray(theta)[None], table)[0]).exp().numpy()
+
+    def log_predictions(self, thetas: np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:
+        """(len(thetas), rows): log L̂ at ``table``'s points (default: the fitted table's) under each parameter
+        vector, in one pass."""
+        if table is None:
+            data, _ = self.tensors()
+        else:
+            data, _ = _tensors(prepare(table.assign(loss=1.0) if "loss" not in table else table, self.law), self.law)
+        return batched_log_predictions(self.law, thetas, data)
 
     def log_residuals(self) -> np.ndarray:
         """log L − log L̂ at the fitted rows."""
@@ -397,10 +410,7 @@ class FitResult:
             raise RuntimeError("call .bootstrap() first")
         if not self.bootstrap_usable:
             raise ValueError("no loss bands from a failed fit or a degenerate bootstrap: " + "; ".join(self.failures))
-        data, _ = _tensors(prepare(table.assign(loss=1.0) if "loss" not in table else table, self.law), self.law)
-        with torch.no_grad():
-            log_predictions = np.array([self.law.log_predict(torch.tensor(theta), data).numpy()
-                                        for theta in self.bootstrap_thetas()])
+        log_predictions = self.log_predictions(self.bootstrap_thetas(), table)
         tail = (1 - level) / 2 * 100
         low, high = np.percentile(log_predictions, [tail, 100 - tail], axis=0)
         r_low, r_high = np.percentile(self.log_residuals(), [tail, 100 - tail])

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from scipy.stats import chi2, norm
 from scipy.stats import f as f_distribution
 
@@ -276,14 +275,6 @@ def _half_widths(result: FitResult, scale: float, thresholds: np.ndarray) -> np.
     return np.where(np.isfinite(widths) & (widths > 0), widths, fallback)
 
 
-def _log_predictions(result: FitResult, thetas: np.ndarray) -> np.ndarray:
-    """(len(thetas), rows): log L̂ at the table's points under each parameter vector, in one pass."""
-    data, _ = result.tensors()
-    with torch.no_grad():
-        batched = {name: column[None, :] for name, column in data.items()}
-        return result.law.log_predict(torch.tensor(thetas.T[:, :, None]), batched).numpy()
-
-
 def bootstrap_statistics(result: FitResult, indices: list[int], resamples: int, seed: int) -> dict[int, np.ndarray]:
     """Per parameter index, S* = 2ξ*·(f*(ψ̂) − f̂*) on ``resamples`` residual resamples (resampling.py), where the
     fit's own estimate ψ̂ is the truth: the distribution the profile's statistic has in a world like this fit's.
@@ -301,7 +292,7 @@ def bootstrap_statistics(result: FitResult, indices: list[int], resamples: int, 
                             targets=np.tile(targets, (1 + len(indices), 1)))
     objectives = np.where(np.isfinite(solution.objective), solution.objective, np.inf).reshape(-1, resamples)
     free = objectives.min(axis=0)  # a constrained refit is a feasible free one: a lower optimum counts
-    residuals = targets - _log_predictions(result, solution.theta[:resamples])
+    residuals = targets - result.log_predictions(solution.theta[:resamples])
     scales = np.array([robust_scale(row, result.delta, len(result.theta)) or np.nan for row in residuals])
     return {index: 2 * scales * np.maximum(objectives[block] - free, 0.0)
             for block, index in enumerate(indices, start=1)}
