@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ziya2lab.common.attributes import RUN_COLUMN
-from ziya2lab.scaling.intervals import fixed_solves, robust_scale
+from ziya2lab.scaling.intervals import fixed_solves, profile_statistic, robust_scale
 from ziya2lab.scaling.newton import log_prediction_jacobian, newton_solve
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ def _unheld(result: FitResult, beyond: dict[int, float]) -> dict[str, str]:
     indices = np.array(list(beyond))
     objectives, _ = fixed_solves(result, indices, np.array(list(beyond.values())),
                                  np.tile(result.theta, (len(indices), 1)))
-    statistics = 2 * scale * np.maximum(objectives - result.objective, 0.0)
+    statistics = profile_statistic(result, scale, objectives)
     names = result.law.reported_names()
     return {names[index]: (f"{names[index]} = {result.params[names[index]]:.3g} lies beyond every start derived "
                            f"from the data, and a decade further fits as well (S = {statistic:.2g} < "

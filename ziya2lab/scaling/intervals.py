@@ -151,7 +151,8 @@ def robust_scale(residuals: np.ndarray, delta: float, parameters: int) -> float 
     return inside / squared_slope if inside > 0 and squared_slope > 0 else None
 
 
-def _statistic(result: FitResult, scale: float, objectives: np.ndarray) -> np.ndarray:
+def profile_statistic(result: FitResult, scale: float, objectives: np.ndarray) -> np.ndarray:
+    """S = 2ξ·(f(ψ) − f̂) for constrained optima ``objectives`` (``scale`` = ξ, ``robust_scale``)."""
     return 2 * scale * np.maximum(objectives - result.objective, 0.0)
 
 
@@ -205,7 +206,7 @@ def _walk(result: FitResult, keys: list[tuple[int, int]], widths: np.ndarray, sc
         values = np.maximum(result.theta[columns] + np.array([side for _, side in pending]) * step * widths[columns],
                             lower[columns])
         objectives, optima = fixed_solves(result, columns, values, np.array([previous[key] for key in pending]))
-        for key, value, statistic, optimum in zip(pending, values, _statistic(result, scale, objectives), optima,
+        for key, value, statistic, optimum in zip(pending, values, profile_statistic(result, scale, objectives), optima,
                                                   strict=True):
             previous[key] = optimum
             if statistic >= thresholds[key[0]]:
@@ -244,7 +245,7 @@ def _profile_ends(result: FitResult, indices: list[int], widths: np.ndarray, sca
         middles = np.array([(brackets[key].inner + brackets[key].outer) / 2 for key in pending])
         objectives, optima = fixed_solves(result, columns, middles,
                                           np.array([brackets[key].inner_optimum for key in pending]))
-        for key, middle, statistic, optimum in zip(pending, middles, _statistic(result, scale, objectives), optima,
+        for key, middle, statistic, optimum in zip(pending, middles, profile_statistic(result, scale, objectives), optima,
                                                    strict=True):
             bracket = brackets[key]
             if statistic >= thresholds[key[0]]:
@@ -369,6 +370,6 @@ def bound_test(result: FitResult, name: str, level: float = 0.95) -> BoundTest:
     scale = robust_scale(result.log_residuals(), result.delta, len(result.theta))
     if scale is None:
         raise ValueError("too few points for the parameters: the test cannot be calibrated")
-    statistic = float(_statistic(result, scale, np.array([_walk_to(result, index, bound)]))[0])
+    statistic = float(profile_statistic(result, scale, np.array([_walk_to(result, index, bound)]))[0])
     p_value = 1.0 if statistic <= 0 else float(0.5 * chi2.sf(statistic, 1))
     return BoundTest(name, float(bound), statistic, p_value, level)
