@@ -289,11 +289,8 @@ class FitResult:
         return self.cached_problem
 
     def predict(self, table: pd.DataFrame) -> np.ndarray:
-        return self.predict_with(self.theta, table)
-
-    def predict_with(self, theta: np.ndarray, table: pd.DataFrame) -> np.ndarray:
-        """Predicted losses at ``table``'s points under parameters ``theta`` (optimiser coordinates)."""
-        return torch.from_numpy(self.log_predictions(np.asarray(theta)[None], table)[0]).exp().numpy()
+        """Predicted losses at ``table``'s points under the fitted parameters."""
+        return torch.from_numpy(self.log_predictions(self.theta[None], table)[0]).exp().numpy()
 
     def log_predictions(self, thetas: np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:
         """(len(thetas), rows): log L̂ at ``table``'s points (default: the fitted table's) under each parameter

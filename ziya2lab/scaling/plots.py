@@ -154,7 +154,7 @@ def plot_attribute_effects(result: FitResult, path: str | Path, title: str | Non
     for axis, column in zip(axes[0], COLUMNS, strict=True):
         grid = effect_grid(result, reference, column, points)
         axis.plot(grid[column], result.predict(grid), color="tab:red", label="fitted law")
-        curves = np.array([result.predict_with(theta, grid) for theta in thetas]) if thetas is not None else None
+        curves = np.exp(result.log_predictions(thetas, grid)) if thetas is not None else None
         curves = None if curves is None else curves[np.isfinite(curves).all(axis=1)]
         if curves is not None and len(curves):
             axis.fill_between(grid[column], *np.percentile(curves, [2.5, 97.5], axis=0), color="tab:red",
