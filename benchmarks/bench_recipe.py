@@ -29,6 +29,7 @@ from ziya2lab.common.paths import config_dir
 from ziya2lab.model import Llama
 from ziya2lab.recipe.config import RecipeAppConfig
 from ziya2lab.recipe.expansion import num_new_tokens
+from ziya2lab.tokenizer.expand import padded_vocab_size
 
 WARM_UP_STEPS = 3
 
@@ -40,9 +41,8 @@ def recipe_config(preset: str, output_dir: Path) -> RecipeAppConfig:
 
 
 def expanded_vocab_size(cfg: RecipeAppConfig) -> int:
-    size = cfg.base.vocab_size + num_new_tokens(cfg, cfg.base.vocab_size)
-    multiple = cfg.expansion.pad_to_multiple
-    return -(-size // multiple) * multiple if multiple > 0 else size
+    return padded_vocab_size(cfg.base.vocab_size + num_new_tokens(cfg, cfg.base.vocab_size),
+                             cfg.expansion.pad_to_multiple)
 
 
 def step_times(cfg: RecipeAppConfig, threads: int, steps: int) -> dict[str, float]:

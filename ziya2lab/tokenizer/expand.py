@@ -141,6 +141,11 @@ def padding_pieces(existing: set[str], first_id: int, count: int) -> list[str]:
     return names
 
 
+def padded_vocab_size(size: int, pad_to_multiple: int) -> int:
+    """``size`` rounded up to a multiple of ``pad_to_multiple`` (as it is; 0 or less: no padding)."""
+    return -(-size // pad_to_multiple) * pad_to_multiple if pad_to_multiple > 0 else size
+
+
 def expand_model_proto(
     base_proto: sp_pb2.ModelProto, new_chars: Sequence[str], pad_to_multiple: int
 ) -> tuple[sp_pb2.ModelProto, list[str]]:
@@ -160,7 +165,7 @@ def expand_model_proto(
         expanded.pieces.add(piece=char, score=last_score - rank, type=_SPM.NORMAL)
 
     size = len(expanded.pieces)
-    padded = -(-size // pad_to_multiple) * pad_to_multiple if pad_to_multiple > 0 else size
+    padded = padded_vocab_size(size, pad_to_multiple)
     padding = padding_pieces(base_pieces | set(new_chars), size, padded - size)
     for name in padding:
         expanded.pieces.add(piece=name, score=0.0, type=_SPM.UNUSED)
