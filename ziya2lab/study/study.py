@@ -9,7 +9,8 @@ then continued on each attribute-level corpus; V counts the continuation's token
 4. one small BPE for every run;  5. unigram and Kneser–Ney trigram baselines on the test sets' scored tokens;
 6. the runs: a base model per size, then every (size, corpus, seed) continued from the base's stable phase (WSD
    branches give several V per run);  7. every run's ``final/`` on lm-eval tasks, then ``results.parquet`` (the
-   base models are its V = 0 rows; ``task/metric`` columns at each run's final point);  8. Ziya2's law per size and
+   base models are its V = 0 rows; ``task/metric`` columns at each run's final point, and at its WSD branches
+   from the trainer's in-process scores);  8. Ziya2's law per size and
    the joint law (V = 0 included), bootstrapped over runs, with held-out error and bound tests;  9. what the study
    can conclude (seed noise, effects, controls, decision accuracy: ``conclusions.json``);  10. ``report.md`` with
    figures;  11. a wandb summary run (offline by default).
