@@ -3,13 +3,14 @@
 The development families (``validation.py``) reuse the operators the raters were tuned against, so their figures
 overstate what a rater does on defects it has never seen. Here:
 
-1. **Operator families, one at a time**, from three operator sets (``OPERATOR_SETS``): the second held-out set
-   (``second_heldout_operators.py``, the headline: frozen before the raters' second round and never looked at
-   while they were changed), the first held-out set (``heldout_operators.py``: frozen, but its figures were seen
-   once while the raters were changed), and the development families (``corruption.py``: the raters are tuned
-   on these). Each family corrupts half of the evaluation documents (the other half stays clean) and a second
-   corpus swaps the halves, so every document is rated once corrupted and once clean, each time in a corpus
-   whose prevalence is 50%. Per set, family and language: the precision and recall of the rater of the
+1. **Operator families, one at a time**, from four operator sets (``OPERATOR_SETS``): the third held-out set
+   (``third_heldout_operators.py``, the headline: written and frozen before the raters' third round, never looked
+   at while they were changed), the second held-out set (``second_heldout_operators.py``: frozen before the
+   raters' second round, its figures seen once at the end of that round), the first held-out set
+   (``heldout_operators.py``: frozen, but its figures were seen once during the second round), and the
+   development families (``corruption.py``: the raters are tuned on these). Each family corrupts half of the
+   evaluation documents (the other half stays clean) and a second corpus swaps the halves, so every document is
+   rated once corrupted and once clean, each time in a corpus whose prevalence is 50%. Per set, family and language: the precision and recall of the rater of the
    corrupted attribute, its flag rate on the clean documents, and how often the *other* rater flags the
    corrupted documents beyond its clean rate (cross-talk). The held-out sets are scored on the held-out document
    set of ``document_sets`` (neither the word-order models nor any threshold saw those documents), the
@@ -30,7 +31,12 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from ziya2lab.attributes import corruption, heldout_operators, second_heldout_operators
+from ziya2lab.attributes import (
+    corruption,
+    heldout_operators,
+    second_heldout_operators,
+    third_heldout_operators,
+)
 from ziya2lab.attributes.config import RatersConfig
 from ziya2lab.attributes.document_sets import set_documents
 from ziya2lab.attributes.flags import corpus_value
@@ -43,12 +49,13 @@ from ziya2lab.common.attributes import READABILITY as RA
 DOSE_LEVELS = (0.0, 0.3, 0.6)
 OperatorSet = Mapping[str, Mapping[str, Callable]]  # rater -> family -> operator
 OPERATOR_SETS: dict[str, OperatorSet] = {
+    "third_heldout": {RA.rater: third_heldout_operators.READABILITY, CH.rater: third_heldout_operators.COHERENCE},
     "second_heldout": {RA.rater: second_heldout_operators.READABILITY, CH.rater: second_heldout_operators.COHERENCE},
     "first_heldout": {RA.rater: heldout_operators.READABILITY, CH.rater: heldout_operators.COHERENCE},
     "development": {RA.rater: corruption.READABILITY_FAMILIES, CH.rater: corruption.COHERENCE_FAMILIES},
 }
 # the document set (``document_sets``) each operator set is scored on
-DOCUMENT_SET = {"second_heldout": "heldout", "first_heldout": "heldout", "development": "development"}
+DOCUMENT_SET = {"third_heldout": "heldout", "second_heldout": "heldout", "first_heldout": "heldout", "development": "development"}
 DOSE_SET = "first_heldout"  # whose ``issue_check`` the dose check uses
 
 
