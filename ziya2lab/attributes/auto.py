@@ -92,7 +92,7 @@ class AutoReadabilityRater:
             text, lang = doc["text"], doc_lang(doc)
             events = error_events(text, lang, self.cfg)
             if self.word_order is not None and lang in self.cfg.word_order.languages:
-                events += self.word_order.disorders(text, lang)
+                events += self.word_order.disorders(text, lang, len(events), self.cfg.errors_to_flag)
             per_100 = 100.0 * len(events) / max(count_tokens(text, lang), 1)
             flags.append(DocumentFlag(str(doc.get("id", index)), len(events) >= self.cfg.errors_to_flag, per_100,
                                       sorted({name for name, _excerpt in events})))

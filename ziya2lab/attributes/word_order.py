@@ -41,6 +41,7 @@ from scipy.stats import poisson
 
 from ziya2lab.attributes.config import WordOrderConfig
 from ziya2lab.attributes.document_sets import set_documents
+from ziya2lab.attributes.scrambled_words import ScrambledWords
 from ziya2lab.attributes.text import paragraphs
 from ziya2lab.attributes.text import sentences as split_sentences
 from ziya2lab.common.atomic import atomic_write_json
@@ -58,7 +59,10 @@ class WordOrderTest:
     def __init__(self, cfg: WordOrderConfig) -> None:
         import kenlm
 
-        from ziya2lab.data.factory import reference_models  # datatrove: imported only when the test is used
+        from ziya2lab.data.factory import (  # datatrove: only when the test is used
+            reference_models,
+            reference_texts,
+        )
 
         missing = sorted(set(cfg.languages) - set(cfg.reference_sources))
         if missing:
@@ -73,6 +77,11 @@ class WordOrderTest:
         self.swap_gains = functools.lru_cache(maxsize=1 << 13)(self._swap_gains)  # corpora share documents
         self.sentence_orders = functools.lru_cache(maxsize=1 << 13)(self._sentence_orders)
         self.background = self._background()
+        self.scrambled_words = None
+        if "zh" in cfg.languages and cfg.scrambled_words.enabled:
+            self.scrambled_words = ScrambledWords(
+                cfg.scrambled_words, self.models["zh"], self.model_paths["zh"], reference_texts(scoring, "zh"),
+                lambda: self._calibration_documents("zh"), lambda text: self.character_median_z(text, "zh"))
 
     def _swap_gains(self, text: str, lang: str) -> np.ndarray:
         """The swap gain (log10) of every adjacent pair within each line of ``text``."""
@@ -144,18 +153,29 @@ class WordOrderTest:
         threshold = self.cfg.sentence_z.get(lang)
         if threshold is None:
             return None
-        tokens, written, shuffled, sd, script = self.sentence_orders(text, lang).T
-        tested = (tokens >= self.cfg.outlier_min_tokens.get(lang, 1)) & (script >= self.cfg.min_script_share)
-        z = (written - shuffled)[tested] / np.maximum(sd[tested], 1e-6)
+        z = self._tested_z(text, lang)
         if z.size < 3:
             return None
         lowest = int(z.argmin())
         fluent = np.median(np.delete(z, lowest)) >= self.cfg.fluent_median_z
         return float(z[lowest]) if z[lowest] < threshold and fluent else None
 
-    def disorders(self, text: str, lang: str) -> list[tuple[str, str]]:
+    def _tested_z(self, text: str, lang: str) -> np.ndarray:
+        """The z of every sentence of at least ``outlier_min_tokens`` in the model's script, in document order."""
+        tokens, written, shuffled, sd, script = self.sentence_orders(text, lang).T
+        tested = (tokens >= self.cfg.outlier_min_tokens.get(lang, 1)) & (script >= self.cfg.min_script_share)
+        return (written - shuffled)[tested] / np.maximum(sd[tested], 1e-6)
+
+    def character_median_z(self, text: str, lang: str) -> float:
+        """The median z of the tested sentences: how fluently the model reads the document's units (nan: none)."""
+        z = self._tested_z(text, lang)
+        return float(np.median(z)) if z.size else float("nan")
+
+    def disorders(self, text: str, lang: str, found: int = 0, to_flag: int = 1) -> list[tuple[str, str]]:
         """The word-order events of a document: transposed pairs (``word_order``), random order (``disordered``),
-        one shuffled sentence in fluent text (``scrambled_sentence``)."""
+        one shuffled sentence in fluent text (``scrambled_sentence``), and in Chinese jieba words out of order
+        (``scrambled_words``), the costliest test, run only while the document has fewer than ``to_flag`` events
+        (``found`` of them from other tests): it could not change the flag otherwise."""
         events = []
         p_value = self.p_value(text, lang)
         if p_value < self.cfg.alpha:
@@ -165,13 +185,17 @@ class WordOrderTest:
             events.append(("disordered", f"{evidence:.3f} log10/token"))
         if (z := self.scrambled_sentence(text, lang)) is not None:
             events.append(("scrambled_sentence", f"z={z:.2f}"))
+        if lang == "zh" and self.scrambled_words is not None and found + len(events) < to_flag:
+            events += self.scrambled_words.events(text)
         return events
+
+    def _calibration_documents(self, lang: str) -> list[dict]:
+        return set_documents({lang: self.cfg.calibration_sources[lang]}, self.cfg.calibration_documents, "development",
+                             self.cfg.reference_percent)
 
     def _background(self) -> dict[str, float]:
         """Spikes per pair in clean development documents, per language (cached with the models' identity)."""
-        documents = {lang: set_documents({lang: self.cfg.calibration_sources[lang]}, self.cfg.calibration_documents,
-                                         "development", self.cfg.reference_percent)
-                     for lang in self.cfg.languages}
+        documents = {lang: self._calibration_documents(lang) for lang in self.cfg.languages}
         key = hash_config({"version": CALIBRATION_VERSION, "models": self.model_paths,
                            "spike_log10": self.cfg.spike_log10, "max_chars": self.cfg.max_chars,
                            "texts": {lang: hash_texts(doc["text"] for doc in docs) for lang, docs in documents.items()}})

@@ -101,6 +101,15 @@ def clean_writer(directory: Path, output: OutputConfig) -> DiskWriter:
                        max_file_size=output.max_shard_bytes)
 
 
+def reference_texts(config: ScoringConfig, lang: str) -> list[str]:
+    """The texts ``lang``'s reference model is trained on: the first ``reference_documents`` reference documents
+    (``is_reference``) of each of its sources' train split."""
+    return [document["text"] for source in config.reference_sources[lang]
+            for document in itertools.islice((doc for doc in iter_source(source, split="train")
+                                              if is_reference(doc["id"], config.reference_percent)),
+                                             config.reference_documents)]
+
+
 def reference_models(config: ScoringConfig) -> dict[str, str]:
     """One KenLM model per language, trained (or found in the cache) on the reference sources' train split.
 
@@ -116,11 +125,8 @@ def reference_models(config: ScoringConfig) -> dict[str, str]:
         index = cache_dir("kenlm_models") / "index" / f"{key[:24]}.json"
         known = json.loads(index.read_text())["model"] if index.exists() else None
         if known is None or not Path(known).exists():
-            texts = [document["text"] for source in sources
-                     for document in itertools.islice(
-                         (doc for doc in iter_source(source, split="train")
-                          if is_reference(doc["id"], config.reference_percent)), config.reference_documents)]
-            known = str(train_model(texts, lang, config.order, config.fallback_order, config.use_lmplz))
+            known = str(train_model(reference_texts(config, lang), lang, config.order, config.fallback_order,
+                                    config.use_lmplz))
             atomic_write_json(index, {"model": known})
         models[lang] = known
     return models
