@@ -167,8 +167,10 @@ def _development_sections(result: ValidationResult) -> list[str]:
 
 
 SET_TITLES = {
-    "second_heldout": "Second held-out operator set (headline: frozen before the raters' second round, never used to "
-                      "tune them)",
+    "third_heldout": "Third held-out operator set (headline: written before the raters' third round by an author who "
+                     "did not read them, never used to tune them)",
+    "second_heldout": "Second held-out operator set (frozen before the raters' second round; its figures were seen "
+                      "before the third)",
     "first_heldout": "First held-out operator set (frozen; looked at once while the raters were changed)",
     "development": "Development families, one at a time (the raters are tuned on these; development documents)",
 }
