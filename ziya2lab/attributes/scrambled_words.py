@@ -39,7 +39,7 @@ from ziya2lab.attributes.junk import junk_lines
 from ziya2lab.attributes.text import paragraphs
 from ziya2lab.attributes.text import sentences as split_sentences
 from ziya2lab.common.atomic import atomic_write_json
-from ziya2lab.common.hashing import hash_config, hash_texts
+from ziya2lab.common.hashing import hash_bytes, hash_config, hash_texts
 from ziya2lab.common.paths import cache_dir
 from ziya2lab.data.kenlm_model import sentences, train_lines_model
 
@@ -67,16 +67,31 @@ def tag_lines(texts: Sequence[str]) -> list[str]:
             if (words := tagged_words(sentence))]
 
 
+def tag_model(characters_path: str, reference_texts: Callable[[], Sequence[str]], order: int) -> str:
+    """The tag model of the reference texts, trained once. The character model's file is named by the hash of the
+    same texts, so an index keyed by it, the order, this module's code and jieba's version finds the tag model
+    without reading and tagging the texts again (seconds per process otherwise)."""
+    key = hash_config({"characters": characters_path, "order": order, "jieba": jieba.__version__,
+                       "code": hash_bytes(Path(__file__).read_bytes())})
+    index = cache_dir("kenlm_models") / "index" / f"tags-{key[:24]}.json"
+    known = json.loads(index.read_text())["model"] if index.exists() else None
+    if known is None or not Path(known).exists():
+        known = str(train_lines_model(tag_lines(reference_texts()), "zh-pos", order, order))
+        atomic_write_json(index, {"model": known})
+    return known
+
+
 class ScrambledWords:
     """Word-level z of every sentence and the three document tests above, over a character and a tag model."""
 
-    def __init__(self, cfg: ScrambledWordsConfig, characters, characters_path: str, reference_texts: Sequence[str],
-                 calibration: Callable[[], list[dict]], character_median_z: Callable[[str], float]) -> None:
+    def __init__(self, cfg: ScrambledWordsConfig, characters, characters_path: str,
+                 reference_texts: Callable[[], Sequence[str]], calibration: Callable[[], list[dict]],
+                 character_median_z: Callable[[str], float]) -> None:
         import kenlm
 
         self.cfg = cfg
         self.characters = characters
-        self.tags_path = str(train_lines_model(tag_lines(reference_texts), "zh-pos", cfg.pos_order, cfg.pos_order))
+        self.tags_path = tag_model(characters_path, reference_texts, cfg.pos_order)
         self.tags = kenlm.Model(self.tags_path)
         self.character_median_z = character_median_z
         self.sentence_z = functools.lru_cache(maxsize=1 << 13)(self._sentence_z)

@@ -80,7 +80,7 @@ class WordOrderTest:
         self.scrambled_words = None
         if "zh" in cfg.languages and cfg.scrambled_words.enabled:
             self.scrambled_words = ScrambledWords(
-                cfg.scrambled_words, self.models["zh"], self.model_paths["zh"], reference_texts(scoring, "zh"),
+                cfg.scrambled_words, self.models["zh"], self.model_paths["zh"], lambda: reference_texts(scoring, "zh"),
                 lambda: self._calibration_documents("zh"), lambda text: self.character_median_z(text, "zh"))
 
     def _swap_gains(self, text: str, lang: str) -> np.ndarray:
