@@ -3,9 +3,11 @@
 The development families (``validation.py``) reuse the operators the raters were tuned against, so their figures
 overstate what a rater does on defects it has never seen. Here:
 
-1. **Operator families, one at a time**, from four operator sets (``OPERATOR_SETS``): the third held-out set
-   (``third_heldout_operators.py``, the headline: written and frozen before the raters' third round, never looked
-   at while they were changed), the second held-out set (``second_heldout_operators.py``: frozen before the
+1. **Operator families, one at a time**, from five operator sets (``OPERATOR_SETS``): four held-out sets and the
+   development families. The fourth held-out set (``fourth_heldout_operators.py``, the headline: written and frozen
+   before the raters' fourth round, never looked at while they were changed), the third held-out set
+   (``third_heldout_operators.py``: written and frozen before the raters' third round, its figures seen at the end
+   of that round), the second held-out set (``second_heldout_operators.py``: frozen before the
    raters' second round, its figures seen once at the end of that round), the first held-out set
    (``heldout_operators.py``: frozen, but its figures were seen once during the second round), and the
    development families (``corruption.py``: the raters are tuned on these). Each family corrupts half of the
@@ -33,6 +35,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from ziya2lab.attributes import (
     corruption,
+    fourth_heldout_operators,
     heldout_operators,
     second_heldout_operators,
     third_heldout_operators,
@@ -49,13 +52,15 @@ from ziya2lab.common.attributes import READABILITY as RA
 DOSE_LEVELS = (0.0, 0.3, 0.6)
 OperatorSet = Mapping[str, Mapping[str, Callable]]  # rater -> family -> operator
 OPERATOR_SETS: dict[str, OperatorSet] = {
+    "fourth_heldout": {RA.rater: fourth_heldout_operators.READABILITY, CH.rater: fourth_heldout_operators.COHERENCE},
     "third_heldout": {RA.rater: third_heldout_operators.READABILITY, CH.rater: third_heldout_operators.COHERENCE},
     "second_heldout": {RA.rater: second_heldout_operators.READABILITY, CH.rater: second_heldout_operators.COHERENCE},
     "first_heldout": {RA.rater: heldout_operators.READABILITY, CH.rater: heldout_operators.COHERENCE},
     "development": {RA.rater: corruption.READABILITY_FAMILIES, CH.rater: corruption.COHERENCE_FAMILIES},
 }
 # the document set (``document_sets``) each operator set is scored on
-DOCUMENT_SET = {"third_heldout": "heldout", "second_heldout": "heldout", "first_heldout": "heldout", "development": "development"}
+DOCUMENT_SET = {"fourth_heldout": "heldout", "third_heldout": "heldout", "second_heldout": "heldout",
+                "first_heldout": "heldout", "development": "development"}
 DOSE_SET = "first_heldout"  # whose ``issue_check`` the dose check uses
 
 
