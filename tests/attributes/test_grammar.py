@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ziya2lab.attributes.config import AutoReadabilityConfig
-from ziya2lab.attributes.grammar import error_events, longest_unpunctuated
+from ziya2lab.attributes.grammar import chinese_doubled_spans, error_events, longest_unpunctuated
 
 
 def names(text: str, lang: str) -> set[str]:
@@ -58,3 +58,12 @@ def test_semicolons_and_colons_end_a_clause_for_the_run_on_length() -> None:
     clause = " ".join(["the argument runs on through one more qualification"] * 10)  # 80 words
     assert "run_on" not in names(f"{clause.capitalize()}; {clause}: {clause}.", "en")
     assert "run_on" in names(f"{clause.capitalize()}, {clause}.", "en")
+
+
+def test_chinese_spans_written_twice_are_counted_but_reduplication_is_not() -> None:
+    assert chinese_doubled_spans(["我们要发展经济经济，提高人民生活水平。"]) == ["经济"]
+    assert chinese_doubled_spans(["大家看看，人人都说好。"]) == []  # one character twice: reduplication
+    once = "我们要发展经济经济，提高人民生活水平。"
+    twice = "我们要发展经济经济，提高人民人民生活水平。"
+    assert "doubled_span" not in names(once, "zh")  # one may be a slip of the source; two is a pattern
+    assert "doubled_span" in names(twice, "zh")

@@ -274,8 +274,23 @@ def strip_punctuation(text: str, lang: str, rng: random.Random) -> str:
                                        for paragraph in paragraphs(text)) if line)
 
 
+def double_words(text: str, lang: str, rng: random.Random) -> str:
+    """In one to three sentences, write one word (jieba word of at least two characters) twice in a row, as
+    degenerate generated text does (issue #14, round 4)."""
+    def double(sentence: str, rng: random.Random) -> str:
+        words = _words(sentence, lang)
+        sites = [index for index, word in enumerate(words)
+                 if (len(CJK.findall(word)) >= 2 if lang == "zh" else word.isalpha())]
+        if not sites:
+            return sentence
+        index = rng.choice(sites)
+        return ("" if lang == "zh" else " ").join([*words[: index + 1], words[index], *words[index + 1:]])
+    return _some_sentences(text, lang, rng, double)
+
+
 READABILITY_FAMILIES = {
     **READABILITY_OPERATORS,
+    "double_words": double_words,
     "shuffle_sentences": shuffle_sentences,
     "reverse_sentences": reverse_sentences,
     "swap_halves": swap_halves,

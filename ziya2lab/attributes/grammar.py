@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import jieba
+
 from ziya2lab.attributes.config import AutoReadabilityConfig
 from ziya2lab.attributes.junk import junk_reasons
 from ziya2lab.attributes.text import CJK, count_tokens, ends_terminated, paragraphs, sentences
@@ -116,6 +118,21 @@ def _english_grammar(paragraph: str) -> list[Event]:
     return events
 
 
+def chinese_doubled_spans(paragraphs: list[str]) -> list[str]:
+    """Spans of one to three jieba words, together at least two Chinese characters, written twice in a row
+    ("经济经济", "发展经济发展经济"). A single character twice is Chinese reduplication (看看, 人人) and is not
+    counted; neither is a span of more than three words (parallel clauses repeat on purpose)."""
+    found = []
+    for paragraph in paragraphs:
+        words = jieba.lcut(paragraph)
+        for length in (1, 2, 3):
+            for start in range(len(words) - 2 * length + 1):
+                span = words[start : start + length]
+                if span == words[start + length : start + 2 * length] and len(CJK.findall("".join(span))) >= 2:
+                    found.append("".join(span))
+    return found
+
+
 def error_events(text: str, lang: str, cfg: AutoReadabilityConfig) -> list[Event]:
     """All pattern-level readability error events of one document (word order is ``word_order``'s job)."""
     events: list[Event] = []
@@ -127,4 +144,6 @@ def error_events(text: str, lang: str, cfg: AutoReadabilityConfig) -> list[Event
         events += _unpunctuated(paragraph, lang, cfg)
         if lang == "en":
             events += _english_grammar(paragraph)
+    if lang == "zh" and len(doubled := chinese_doubled_spans(kept)) >= cfg.zh_doubled_spans_to_flag:
+        events.append(("doubled_span", "、".join(doubled[:3])))
     return events
