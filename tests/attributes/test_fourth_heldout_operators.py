@@ -7,26 +7,17 @@ import random
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 
 import jieba
-import pytest
 
 from ziya2lab.attributes import fourth_heldout_operators as fourth
 from ziya2lab.attributes.fourth_heldout_operators import COHERENCE, READABILITY
-from ziya2lab.data.sources import iter_source
 
 IN_SLOTS = ("word_drift", "head_to_tail", "riffled_words")  # words move, punctuation keeps its slots
 SENTENCE_END = {"en": re.compile(r"[.!?][\"'”’)\]]*$"), "zh": re.compile(r"[。！？][”’」』）]*$")}
 
 
-@pytest.fixture(scope="module")
-def documents() -> list[dict]:
-    return [*iter_source("lee_news", split="heldout", limit=10), *iter_source("brown", split="heldout", limit=4),
-            *iter_source("peoples_daily", split="heldout", limit=12)]
-
-
-def _donors(documents: list[dict], doc: dict) -> list[str]:
-    return [other["text"] for other in documents if other["lang"] == doc["lang"] and other is not doc]
 
 
 def _marks(text: str) -> Counter:
@@ -60,7 +51,7 @@ def _marked(doc: dict) -> list[str]:
 NEED_SITES = {"clause_shuffle": _clausal, "shifted_boundaries": _marked}
 
 
-def test_every_operator_is_deterministic_and_changes_the_text(documents: list[dict]) -> None:
+def test_every_operator_is_deterministic_and_changes_the_text(documents: list[dict], donors_for: Callable[[dict], list[str]]) -> None:
     for doc in documents:
         for name, operator in READABILITY.items():
             out = operator(doc["text"], doc["lang"], random.Random(7))
@@ -68,7 +59,7 @@ def test_every_operator_is_deterministic_and_changes_the_text(documents: list[di
             if name not in NEED_SITES or NEED_SITES[name](doc):  # no site: may be left unchanged
                 assert out != doc["text"], (name, doc["id"])
         for name, operator in COHERENCE.items():
-            donors = _donors(documents, doc)
+            donors = donors_for(doc)
             out = operator(doc["text"], doc["lang"], donors, random.Random(7))
             assert out == operator(doc["text"], doc["lang"], donors, random.Random(7)), (name, doc["id"])
             assert out != doc["text"], (name, doc["id"])
@@ -168,9 +159,9 @@ def test_shifted_boundaries_leave_no_sentence_bounded_where_it_ends(documents: l
             assert re.findall(r"\w+", out.lower()) == re.findall(r"\w+", doc["text"].lower()), doc["id"]
 
 
-def test_swapped_endings_replace_every_paragraph_ending_with_a_donor_sentence(documents: list[dict]) -> None:
+def test_swapped_endings_replace_every_paragraph_ending_with_a_donor_sentence(documents: list[dict], donors_for: Callable[[dict], list[str]]) -> None:
     for index, doc in enumerate(documents):
-        lang, donors = doc["lang"], _donors(documents, doc)
+        lang, donors = doc["lang"], donors_for(doc)
         out = COHERENCE["swapped_endings"](doc["text"], lang, donors, random.Random(index))
         host = fourth._split(doc["text"], lang)
         assert out.startswith(fourth._paragraphs(doc["text"])[0][:20]), doc["id"]
@@ -182,10 +173,10 @@ def test_swapped_endings_replace_every_paragraph_ending_with_a_donor_sentence(do
             assert all(sentence in out for sentence in parts[:-1]), doc["id"]
 
 
-def test_contact_footer_inserts_a_footer_block(documents: list[dict]) -> None:
+def test_contact_footer_inserts_a_footer_block(documents: list[dict], donors_for: Callable[[dict], list[str]]) -> None:
     for index, doc in enumerate(documents):
         lang = doc["lang"]
-        out = COHERENCE["contact_footer"](doc["text"], lang, _donors(documents, doc), random.Random(index))
+        out = COHERENCE["contact_footer"](doc["text"], lang, donors_for(doc), random.Random(index))
         lines = out.split("\n")
         first = "关于我们 | 联系我们" if lang == "zh" else "About Us | Contact Us"
         assert sum(line.startswith(first) for line in lines) == 1, doc["id"]

@@ -9,19 +9,12 @@ import unicodedata
 from collections import Counter
 
 import jieba
-import pytest
 
 from ziya2lab.attributes import second_heldout_operators
 from ziya2lab.attributes.second_heldout_operators import READABILITY
-from ziya2lab.data.sources import iter_source
 
 SCRAMBLES = ("local_shuffle", "chunk_moves", "shuffled_paragraph")
 
-
-@pytest.fixture(scope="module")
-def documents() -> list[dict]:
-    return [*iter_source("lee_news", split="heldout", limit=10), *iter_source("brown", split="heldout", limit=4),
-            *iter_source("peoples_daily", split="heldout", limit=12)]
 
 
 def test_no_sentence_punctuation_is_left(documents: list[dict]) -> None:

@@ -7,26 +7,17 @@ import random
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 
 import jieba
-import pytest
 
 from ziya2lab.attributes import third_heldout_operators
 from ziya2lab.attributes.third_heldout_operators import COHERENCE, READABILITY
-from ziya2lab.data.sources import iter_source
 
 SCRAMBLES = ("adjacent_swaps", "reversed_sentences", "sorted_words", "deep_jumble")
 SENTENCE_PUNCTUATION = {"en": re.compile(r"[.!?;]"), "zh": re.compile(r"[。！？；]")}
 
 
-@pytest.fixture(scope="module")
-def documents() -> list[dict]:
-    return [*iter_source("lee_news", split="heldout", limit=10), *iter_source("brown", split="heldout", limit=4),
-            *iter_source("peoples_daily", split="heldout", limit=12)]
-
-
-def _donors(documents: list[dict], doc: dict) -> list[str]:
-    return [other["text"] for other in documents if other["lang"] == doc["lang"] and other is not doc]
 
 
 def _sentence_count(text: str, lang: str) -> int:
@@ -101,9 +92,9 @@ def test_repetition_repeats_spans_in_place(documents: list[dict]) -> None:
             assert re.search(r"(\w{1,12})\1", repeated), doc["id"]
 
 
-def test_coherence_operators_put_foreign_text_in(documents: list[dict]) -> None:
+def test_coherence_operators_put_foreign_text_in(documents: list[dict], donors_for: Callable[[dict], list[str]]) -> None:
     for index, doc in enumerate(documents):
-        lang, donors = doc["lang"], _donors(documents, doc)
+        lang, donors = doc["lang"], donors_for(doc)
         host_sentences = [s for parts in third_heldout_operators._split(doc["text"], lang) for s in parts]
         donor_sentences = {s for donor in donors for parts in third_heldout_operators._split(donor, lang)
                            for s in parts} - set(host_sentences)
