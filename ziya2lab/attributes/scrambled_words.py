@@ -35,7 +35,7 @@ import numpy as np
 from scipy.stats import binom
 
 from ziya2lab.attributes.config import ScrambledWordsConfig
-from ziya2lab.attributes.junk import junk_lines
+from ziya2lab.attributes.junk import junk_reasons
 from ziya2lab.attributes.text import paragraphs
 from ziya2lab.attributes.text import sentences as split_sentences
 from ziya2lab.common.atomic import atomic_write_json
@@ -56,8 +56,7 @@ def tagged_words(sentence: str) -> list[tuple[str, str]]:
 def document_sentences(text: str) -> list[str]:
     """The sentences of ``text``'s paragraphs, less the lines the coherence rater calls junk (ads, navigation,
     contact lines): judging them is its job, and ad copy reads as choppy as shuffled words."""
-    junk = {junk.line for junk in junk_lines(text)}
-    return [sentence for paragraph in paragraphs(text) if paragraph not in junk
+    return [sentence for paragraph in paragraphs(text) if not junk_reasons(paragraph)
             for sentence in split_sentences(paragraph, LANG)]
 
 
