@@ -13,8 +13,8 @@ import unicodedata
 import jieba
 
 from ziya2lab.attributes.config import AutoReadabilityConfig
-from ziya2lab.attributes.junk import junk_reasons
-from ziya2lab.attributes.text import CJK, count_tokens, ends_terminated, paragraphs, sentences
+from ziya2lab.attributes.junk import prose_paragraphs
+from ziya2lab.attributes.text import CJK, count_tokens, ends_terminated, sentences
 
 # Brackets only: a quotation may run over several paragraphs (Chinese reopens it in every paragraph), so an
 # unbalanced quote mark in one paragraph is not an error. A bracket may close in a later paragraph too, so brackets
@@ -136,7 +136,7 @@ def chinese_doubled_spans(paragraphs: list[str]) -> list[str]:
 def error_events(text: str, lang: str, cfg: AutoReadabilityConfig) -> list[Event]:
     """All pattern-level readability error events of one document (word order is ``word_order``'s job)."""
     events: list[Event] = []
-    kept = [paragraph for paragraph in paragraphs(text) if not junk_reasons(paragraph)]
+    kept = prose_paragraphs(text)
     events += _unbalanced(kept)
     for index, paragraph in enumerate(kept):
         events += _punctuation(paragraph, lang)

@@ -11,6 +11,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from ziya2lab.attributes.text import paragraphs
 from ziya2lab.data.rules import EMAIL, PHONE, URL
 
 # An ad line names its shop without a scheme ("welcome to flora12.com!"); the factory's URL pattern needs one.
@@ -89,6 +90,12 @@ def junk_reasons(line: str) -> tuple[str, ...]:
     if ad_hits >= 2:
         reasons.append("ad")
     return tuple(reasons)
+
+
+def prose_paragraphs(text: str) -> list[str]:
+    """The paragraphs of ``text`` that the junk patterns do not match: what the readability tests judge (junk is
+    the coherence rater's, and counting it twice would make the two raters move together)."""
+    return [paragraph for paragraph in paragraphs(text) if not junk_reasons(paragraph)]
 
 
 def junk_lines(text: str) -> list[JunkLine]:

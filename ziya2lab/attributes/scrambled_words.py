@@ -35,8 +35,7 @@ import numpy as np
 from scipy.stats import binom
 
 from ziya2lab.attributes.config import ScrambledWordsConfig
-from ziya2lab.attributes.junk import junk_reasons
-from ziya2lab.attributes.text import paragraphs
+from ziya2lab.attributes.junk import prose_paragraphs
 from ziya2lab.attributes.text import sentences as split_sentences
 from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.common.hashing import hash_bytes, hash_config, hash_texts
@@ -56,8 +55,7 @@ def tagged_words(sentence: str) -> list[tuple[str, str]]:
 def document_sentences(text: str) -> list[str]:
     """The sentences of ``text``'s paragraphs, less the lines the coherence rater calls junk (ads, navigation,
     contact lines): judging them is its job, and ad copy reads as choppy as shuffled words."""
-    return [sentence for paragraph in paragraphs(text) if not junk_reasons(paragraph)
-            for sentence in split_sentences(paragraph, LANG)]
+    return [sentence for paragraph in prose_paragraphs(text) for sentence in split_sentences(paragraph, LANG)]
 
 
 def tag_lines(texts: Sequence[str]) -> list[str]:
