@@ -40,7 +40,7 @@ from ziya2lab.attributes.text import sentences as split_sentences
 from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.common.hashing import hash_bytes, hash_config, hash_texts
 from ziya2lab.common.paths import cache_dir
-from ziya2lab.data.kenlm_model import sentences, train_lines_model
+from ziya2lab.data.kenlm_model import indexed_model, sentences, train_lines_model
 
 CALIBRATION_VERSION = 1  # bump when the z or the clean share's definition changes: cached shares are recomputed
 LANG = "zh"  # jieba words and tags: the test is Chinese only
@@ -70,19 +70,25 @@ def tag_model(characters_path: str, reference_texts: Callable[[], Sequence[str]]
     without reading and tagging the texts again (seconds per process otherwise)."""
     key = hash_config({"characters": characters_path, "order": order, "jieba": jieba.__version__,
                        "code": hash_bytes(Path(__file__).read_bytes())})
-    index = cache_dir("kenlm_models") / "index" / f"tags-{key[:24]}.json"
-    known = json.loads(index.read_text())["model"] if index.exists() else None
-    if known is None or not Path(known).exists():
-        known = str(train_lines_model(tag_lines(reference_texts()), "zh-pos", order, order))
-        atomic_write_json(index, {"model": known})
-    return known
+    return indexed_model(f"tags-{key[:24]}",
+                         lambda: train_lines_model(tag_lines(reference_texts()), "zh-pos", order, order))
+
+
+def lone_low_z(z: np.ndarray, below: float, fluent_median_z: float) -> float | None:
+    """The lowest of the sentences' ``z`` when it is under ``below`` while the others' median is at least
+    ``fluent_median_z`` (one scrambled sentence in text the model reads fluently), else None; None too with fewer
+    than three sentences. Both the character test (``word_order``) and the word test ask this."""
+    if z.size < 3:
+        return None
+    lowest = int(z.argmin())
+    return float(z[lowest]) if z[lowest] < below and np.median(np.delete(z, lowest)) >= fluent_median_z else None
 
 
 class ScrambledWords:
     """Word-level z of every sentence and the three document tests above, over a character and a tag model."""
 
     def __init__(self, cfg: ScrambledWordsConfig, characters, characters_path: str,
-                 reference_texts: Callable[[], Sequence[str]], calibration: Callable[[], list[dict]],
+                 reference_texts: Callable[[], Sequence[str]], calibration: Sequence[dict],
                  character_median_z: Callable[[str], float]) -> None:
         import kenlm
 
@@ -123,9 +129,8 @@ class ScrambledWords:
         z = self.sentence_z(text)
         if z.size < 3:
             return []
-        lowest = int(z.argmin())
-        if z[lowest] < self.cfg.sentence_z and np.median(np.delete(z, lowest)) >= self.cfg.fluent_median_z:
-            return [("scrambled_words", f"one sentence z={z[lowest]:.2f}")]
+        if (lowest := lone_low_z(z, self.cfg.sentence_z, self.cfg.fluent_median_z)) is not None:
+            return [("scrambled_words", f"one sentence z={lowest:.2f}")]
         low = int((z < self.cfg.many_z).sum())
         if self._fluent_half(z) and binom.sf(low - 1, z.size, self.clean_low_share) < self.cfg.many_alpha:
             return [("scrambled_words", f"{low} of {z.size} sentences under z={self.cfg.many_z}")]
@@ -133,10 +138,9 @@ class ScrambledWords:
             return [("scrambled_words", f"median z={np.median(z):.2f}, characters fluent")]
         return []
 
-    def _clean_low_share(self, calibration: Callable[[], list[dict]], characters_path: str) -> float:
+    def _clean_low_share(self, documents: Sequence[dict], characters_path: str) -> float:
         """The share of tested sentences under ``many_z`` in clean development documents whose better half reads
         fluently (cached with the models' identity and the development texts)."""
-        documents = calibration()
         key = hash_config({"version": CALIBRATION_VERSION, "models": [characters_path, self.tags_path],
                            "cfg": {name: getattr(self.cfg, name) for name in ("min_words", "min_script_share",
                                                                                 "permutations", "fluent_median_z",

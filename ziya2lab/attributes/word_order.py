@@ -41,7 +41,7 @@ from scipy.stats import poisson
 
 from ziya2lab.attributes.config import WordOrderConfig
 from ziya2lab.attributes.document_sets import set_documents
-from ziya2lab.attributes.scrambled_words import ScrambledWords
+from ziya2lab.attributes.scrambled_words import ScrambledWords, lone_low_z
 from ziya2lab.attributes.text import paragraphs
 from ziya2lab.attributes.text import sentences as split_sentences
 from ziya2lab.common.atomic import atomic_write_json
@@ -76,12 +76,15 @@ class WordOrderTest:
         self.models = {lang: kenlm.Model(path) for lang, path in self.model_paths.items()}
         self.swap_gains = functools.lru_cache(maxsize=1 << 13)(self._swap_gains)  # corpora share documents
         self.sentence_orders = functools.lru_cache(maxsize=1 << 13)(self._sentence_orders)
-        self.background = self._background()
+        calibration = {lang: set_documents({lang: cfg.calibration_sources[lang]}, cfg.calibration_documents,
+                                           "development", cfg.reference_percent)
+                       for lang in cfg.languages}  # read once: the background rates and the word test share them
+        self.background = self._background(calibration)
         self.scrambled_words = None
         if "zh" in cfg.languages and cfg.scrambled_words.enabled:
             self.scrambled_words = ScrambledWords(
                 cfg.scrambled_words, self.models["zh"], self.model_paths["zh"], lambda: reference_texts(scoring, "zh"),
-                lambda: self._calibration_documents("zh"), lambda text: self.character_median_z(text, "zh"))
+                calibration["zh"], lambda text: self.character_median_z(text, "zh"))
 
     def _swap_gains(self, text: str, lang: str) -> np.ndarray:
         """The swap gain (log10) of every adjacent pair within each line of ``text``."""
@@ -153,12 +156,7 @@ class WordOrderTest:
         threshold = self.cfg.sentence_z.get(lang)
         if threshold is None:
             return None
-        z = self._tested_z(text, lang)
-        if z.size < 3:
-            return None
-        lowest = int(z.argmin())
-        fluent = np.median(np.delete(z, lowest)) >= self.cfg.fluent_median_z
-        return float(z[lowest]) if z[lowest] < threshold and fluent else None
+        return lone_low_z(self._tested_z(text, lang), threshold, self.cfg.fluent_median_z)
 
     def _tested_z(self, text: str, lang: str) -> np.ndarray:
         """The z of every sentence of at least ``outlier_min_tokens`` in the model's script, in document order."""
@@ -189,13 +187,8 @@ class WordOrderTest:
             events += self.scrambled_words.events(text)
         return events
 
-    def _calibration_documents(self, lang: str) -> list[dict]:
-        return set_documents({lang: self.cfg.calibration_sources[lang]}, self.cfg.calibration_documents, "development",
-                             self.cfg.reference_percent)
-
-    def _background(self) -> dict[str, float]:
+    def _background(self, documents: dict[str, list[dict]]) -> dict[str, float]:
         """Spikes per pair in clean development documents, per language (cached with the models' identity)."""
-        documents = {lang: self._calibration_documents(lang) for lang in self.cfg.languages}
         key = hash_config({"version": CALIBRATION_VERSION, "models": self.model_paths,
                            "spike_log10": self.cfg.spike_log10, "max_chars": self.cfg.max_chars,
                            "texts": {lang: hash_texts(doc["text"] for doc in docs) for lang, docs in documents.items()}})

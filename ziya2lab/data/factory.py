@@ -30,7 +30,6 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from ziya2lab.common.atomic import atomic_write_json
 from ziya2lab.common.hashing import hash_bytes, hash_config
 from ziya2lab.common.jsonl import read_jsonl
-from ziya2lab.common.paths import cache_dir
 from ziya2lab.data import kenlm_model
 from ziya2lab.data import sources as data_sources
 from ziya2lab.data.config import ExecutorKind, FactoryConfig, InputConfig, OutputConfig, ScoringConfig
@@ -44,7 +43,7 @@ from ziya2lab.data.dedup import (
     link_parts,
 )
 from ziya2lab.data.executors import Stage, run_stages
-from ziya2lab.data.kenlm_model import lmplz_tools, train_model
+from ziya2lab.data.kenlm_model import indexed_model, lmplz_tools, train_model
 from ziya2lab.data.output_guard import build_record, claim_output_dir, output_settings
 from ziya2lab.data.readers import expand_paths
 from ziya2lab.data.report import evaluate, kept_documents
@@ -122,13 +121,8 @@ def reference_models(config: ScoringConfig) -> dict[str, str]:
         key = hash_config({"lang": lang, "sources": {source: source_fingerprint(source) for source in sources},
                            "settings": [config.reference_percent, config.reference_documents, config.order,
                                         config.fallback_order, config.use_lmplz, str(lmplz_tools())], "code": code})
-        index = cache_dir("kenlm_models") / "index" / f"{key[:24]}.json"
-        known = json.loads(index.read_text())["model"] if index.exists() else None
-        if known is None or not Path(known).exists():
-            known = str(train_model(reference_texts(config, lang), lang, config.order, config.fallback_order,
-                                    config.use_lmplz))
-            atomic_write_json(index, {"model": known})
-        models[lang] = known
+        models[lang] = indexed_model(key[:24], lambda lang=lang: train_model(
+            reference_texts(config, lang), lang, config.order, config.fallback_order, config.use_lmplz))
     return models
 
 

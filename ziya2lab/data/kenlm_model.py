@@ -11,6 +11,7 @@ settings.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -18,10 +19,10 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from ziya2lab.common.atomic import atomic_file
+from ziya2lab.common.atomic import atomic_file, atomic_write_json
 from ziya2lab.common.hashing import hash_texts
 from ziya2lab.common.paths import cache_dir
 
@@ -129,6 +130,18 @@ def train_model(texts: Iterable[str], lang: str, order: int, fallback_order: int
     """A KenLM model of ``texts`` (cached by content): lmplz binary if the tools exist, else a Python ARPA."""
     lines = [line for text in texts for line in sentences(text, lang)]
     return train_lines_model(lines, lang, order, fallback_order, use_lmplz)
+
+
+def indexed_model(name: str, train: Callable[[], Path]) -> str:
+    """The model that the index ``name`` (under the KenLM cache) points at; ``train`` makes it when the index or the
+    model is missing. A model file is named by the hash of its training text, so finding it by that name means
+    reading and tokenising the text; an index named by the settings that produce the text finds it without that."""
+    index = cache_dir("kenlm_models") / "index" / f"{name}.json"
+    known = json.loads(index.read_text())["model"] if index.exists() else None
+    if known is None or not Path(known).exists():
+        known = str(train())
+        atomic_write_json(index, {"model": known})
+    return known
 
 
 def train_lines_model(lines: list[str], tag: str, order: int, fallback_order: int, use_lmplz: bool = True) -> Path:
