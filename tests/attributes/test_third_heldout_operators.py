@@ -68,6 +68,7 @@ def test_scrambles_keep_the_units_and_the_marks_and_damage_many_sentences(docume
 
 
 def test_chinese_scrambles_move_jieba_words_and_deep_jumble_disorders_characters(documents: list[dict]) -> None:
+    kept = words_seen = 0
     for doc in (doc for doc in documents if doc["lang"] == "zh"):
         reversed_text = READABILITY["reversed_sentences"](doc["text"], "zh", random.Random(3))
         for after, before in zip(reversed_text.split("\n"), doc["text"].split("\n"), strict=True):
@@ -75,8 +76,10 @@ def test_chinese_scrambles_move_jieba_words_and_deep_jumble_disorders_characters
         jumbled = READABILITY["deep_jumble"](doc["text"], "zh", random.Random(3))
         words = {word for word in jieba.lcut(doc["text"]) if len(word) >= 3 and _letters(word, "zh") == Counter(word)
                  and not any(unicodedata.category(char)[0] in "PSN" for char in word)}
-        kept = sum(word in jumbled for word in words)
-        assert kept < len(words), doc["id"]  # some words lost their own character order
+        kept += sum(word in jumbled for word in words)
+        words_seen += len(words)
+    # pooled: a one-sentence photo caption may have no three-character word in the sentences it jumbles
+    assert kept < 0.9 * words_seen, (kept, words_seen)  # words lost their own character order
 
 
 def test_repetition_repeats_spans_in_place(documents: list[dict]) -> None:
