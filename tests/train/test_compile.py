@@ -67,7 +67,8 @@ def _losses(run_dir: Path) -> list[tuple[int, float]]:
 
 @pytest.mark.slow
 def test_compiled_and_eager_training_give_the_same_losses(tmp_path: Path) -> None:
-    """fp32: every logged loss of a compiled run within a relative 1e-5 of the eager run's."""
+    """fp32: every logged training loss of a compiled run within a relative 1e-5 of the eager run's, the final
+    evaluation within 5e-5."""
     runs = {}
     for setting in ("false", "true"):
         process = _train(tmp_path / setting, "train.max_steps=12", "train.eval_every_steps=12",
@@ -80,8 +81,10 @@ def test_compiled_and_eager_training_give_the_same_losses(tmp_path: Path) -> Non
     eager_eval = RunDir(tmp_path / "false").read_summary().eval
     compiled_eval = RunDir(tmp_path / "true").read_summary().eval
     assert compiled_eval.keys() == eager_eval.keys()
+    # the evaluation follows all 12 updates, and fp32 differences compound over updates (relative: 0 at step 1,
+    # 4e-6 by step 11; 1.2e-5 on held-out People's Daily items after the 12th): a wider bar than a single step's
     for name, loss in eager_eval.items():
-        assert math.isclose(compiled_eval[name], loss, rel_tol=1e-5), name
+        assert math.isclose(compiled_eval[name], loss, rel_tol=5e-5), name
 
 
 @pytest.mark.slow
