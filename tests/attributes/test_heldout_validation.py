@@ -12,8 +12,8 @@ SOURCES = {"en": ["lee_news"], "zh": ["peoples_daily"]}
 
 
 def test_an_unknown_operator_set_is_refused_by_name() -> None:
-    with pytest.raises(KeyError, match=r"fifth_heldout.*known"):
-        family_documents(SOURCES, 4, ["fifth_heldout"])
+    with pytest.raises(KeyError, match=r"sixth_heldout.*known"):
+        family_documents(SOURCES, 4, ["sixth_heldout"])
 
 
 def test_held_out_sets_read_held_out_documents_and_development_reads_development() -> None:

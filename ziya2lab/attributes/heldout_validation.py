@@ -3,9 +3,11 @@
 The development families (``validation.py``) reuse the operators the raters were tuned against, so their figures
 overstate what a rater does on defects it has never seen. Here:
 
-1. **Operator families, one at a time**, from five operator sets (``OPERATOR_SETS``): four held-out sets and the
-   development families. The fourth held-out set (``fourth_heldout_operators.py``, the headline: written and frozen
-   before the raters' fourth round, never looked at while they were changed), the third held-out set
+1. **Operator families, one at a time**, from six operator sets (``OPERATOR_SETS``): five held-out sets and the
+   development families. The fifth held-out set (``fifth_heldout_operators.py``, the headline: written and frozen
+   after the raters' last change by an author who did not read them, scored once), the fourth held-out set
+   (``fourth_heldout_operators.py``: written and frozen before the raters' fourth round, its figures seen at the
+   end of that round), the third held-out set
    (``third_heldout_operators.py``: written and frozen before the raters' third round, its figures seen at the end
    of that round), the second held-out set (``second_heldout_operators.py``: frozen before the
    raters' second round, its figures seen once at the end of that round), the first held-out set
@@ -35,6 +37,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from ziya2lab.attributes import (
     corruption,
+    fifth_heldout_operators,
     fourth_heldout_operators,
     heldout_operators,
     second_heldout_operators,
@@ -52,6 +55,7 @@ from ziya2lab.common.attributes import READABILITY as RA
 DOSE_LEVELS = (0.0, 0.3, 0.6)
 OperatorSet = Mapping[str, Mapping[str, Callable]]  # rater -> family -> operator
 OPERATOR_SETS: dict[str, OperatorSet] = {
+    "fifth_heldout": {RA.rater: fifth_heldout_operators.READABILITY, CH.rater: fifth_heldout_operators.COHERENCE},
     "fourth_heldout": {RA.rater: fourth_heldout_operators.READABILITY, CH.rater: fourth_heldout_operators.COHERENCE},
     "third_heldout": {RA.rater: third_heldout_operators.READABILITY, CH.rater: third_heldout_operators.COHERENCE},
     "second_heldout": {RA.rater: second_heldout_operators.READABILITY, CH.rater: second_heldout_operators.COHERENCE},
@@ -59,7 +63,7 @@ OPERATOR_SETS: dict[str, OperatorSet] = {
     "development": {RA.rater: corruption.READABILITY_FAMILIES, CH.rater: corruption.COHERENCE_FAMILIES},
 }
 # the document set (``document_sets``) each operator set is scored on
-DOCUMENT_SET = {"fourth_heldout": "heldout", "third_heldout": "heldout", "second_heldout": "heldout",
+DOCUMENT_SET = {"fifth_heldout": "heldout", "fourth_heldout": "heldout", "third_heldout": "heldout", "second_heldout": "heldout",
                 "first_heldout": "heldout", "development": "development"}
 DOSE_SET = "first_heldout"  # whose ``issue_check`` the dose check uses
 

@@ -167,8 +167,10 @@ def _development_sections(result: ValidationResult) -> list[str]:
 
 
 SET_TITLES = {
-    "fourth_heldout": "Fourth held-out operator set (headline: written before the raters' fourth round by an author "
-                      "who did not read them, never used to tune them)",
+    "fifth_heldout": "Fifth held-out operator set (headline: written after the raters' last change by an author who "
+                     "did not read them, scored once, never used to tune them)",
+    "fourth_heldout": "Fourth held-out operator set (written before the raters' fourth round, never used to tune them; "
+                      "its figures were seen at the end of round 4)",
     "third_heldout": "Third held-out operator set (written before the raters' third round, never used to tune them; "
                      "its figures were seen at the end of round 3, so it is no longer the headline)",
     "second_heldout": "Second held-out operator set (frozen before the raters' second round; its figures were seen "
