@@ -18,8 +18,6 @@ IN_SLOTS = ("word_drift", "head_to_tail", "riffled_words")  # words move, punctu
 SENTENCE_END = {"en": re.compile(r"[.!?][\"'”’)\]]*$"), "zh": re.compile(r"[。！？][”’」』）]*$")}
 
 
-
-
 def _marks(text: str) -> Counter:
     return Counter(char for char in text if unicodedata.category(char)[0] == "P")
 

@@ -16,7 +16,6 @@ from ziya2lab.attributes.second_heldout_operators import READABILITY
 SCRAMBLES = ("local_shuffle", "chunk_moves", "shuffled_paragraph")
 
 
-
 def test_no_sentence_punctuation_is_left(documents: list[dict]) -> None:
     for doc in documents:
         spliced = READABILITY["comma_splices"](doc["text"], doc["lang"], random.Random(0))

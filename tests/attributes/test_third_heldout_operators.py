@@ -18,8 +18,6 @@ SCRAMBLES = ("adjacent_swaps", "reversed_sentences", "sorted_words", "deep_jumbl
 SENTENCE_PUNCTUATION = {"en": re.compile(r"[.!?;]"), "zh": re.compile(r"[。！？；]")}
 
 
-
-
 def _sentence_count(text: str, lang: str) -> int:
     return sum(len(parts) for parts in third_heldout_operators._split(text, lang))
 
